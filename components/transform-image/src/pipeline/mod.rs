@@ -1,0 +1,210 @@
+//! The image pipeline, in plain Rust: validate the spec, sniff and size-check the upload,
+//! decode it, crop the centred square, resize it to every wanted size and encode the results.
+//!
+//! The types here mirror the WIT contract (`avatar:plugins/types` and `transformer`) so that the
+//! component glue is a mechanical conversion, and so that the host's benchmark can call the
+//! same code natively.
+
+mod decode;
+mod options;
+mod output;
+mod pixels;
+mod square;
+
+#[cfg(test)]
+mod tests;
+
+pub use options::{Options, PngCompression, ResizeFilter};
+
+use pixels::Pixels;
+
+/// The largest side, in pixels, that a spec may ask for.
+pub const MAX_SIZE: u32 = 8192;
+
+/// An image encoding, or raw pixels (mirrors WIT `image-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    /// JPEG; lossy, honours the quality.
+    Jpeg,
+    /// PNG; lossless.
+    Png,
+    /// WebP; this plugin writes lossless WebP.
+    Webp,
+    /// GIF; read (first frame only), never written.
+    Gif,
+    /// Raw pixels: `width * height * 4` bytes, RGBA, rows top to bottom, not premultiplied.
+    Rgba8,
+}
+
+/// One image: an encoded file, or raw `rgba8` pixels (mirrors WIT `image`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// How `data` is encoded.
+    pub format: ImageFormat,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The encoded file, or the pixels for [`ImageFormat::Rgba8`].
+    pub data: Vec<u8>,
+}
+
+/// What to make of an upload (mirrors WIT `transform-spec`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// Sides of the square images wanted, each in `1..=MAX_SIZE`; duplicates are ignored.
+    /// Sizes larger than the source's square side are skipped, except the smallest, which is
+    /// always produced (upscaled if need be).
+    pub sizes: Vec<u32>,
+    /// The output format; `None` keeps JPEG as JPEG and makes everything else PNG. Never GIF.
+    pub format: Option<ImageFormat>,
+    /// JPEG quality, 1 to 100.
+    pub quality: u8,
+    /// The largest `width * height` accepted, checked against the declared dimensions before
+    /// decoding.
+    pub max_pixels: u64,
+}
+
+/// Why the pipeline refused its input (mirrors WIT `transform-error`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransformError {
+    /// Not JPEG, PNG, GIF or WebP; names what was seen (`"bmp"`, `"unknown"`, ...).
+    #[error("unsupported image format: {0}")]
+    UnsupportedFormat(String),
+    /// A supported format whose bytes do not decode: truncated or corrupt.
+    #[error("undecodable image: {0}")]
+    Undecodable(String),
+    /// The upload declares more than `Spec::max_pixels` pixels.
+    #[error("image of {width}x{height} pixels is larger than allowed")]
+    TooManyPixels {
+        /// Declared width, before any EXIF rotation.
+        width: u32,
+        /// Declared height, before any EXIF rotation.
+        height: u32,
+    },
+    /// The spec or the images handed in make no sense.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A setting of this plugin is wrong.
+    #[error("misconfigured: {0}")]
+    Misconfigured(String),
+}
+
+/// Decodes `upload`, applies its EXIF orientation, drops all metadata, crops the centred square
+/// and resizes it to each size of `spec`. Returns one square image per produced size, largest
+/// first, in `spec.format` (see [`Spec::format`] for the default).
+///
+/// Never panics on any `upload`: refusals are [`TransformError`]s.
+pub fn transform(
+    upload: &[u8],
+    spec: &Spec,
+    options: &Options,
+) -> Result<Vec<Image>, TransformError> {
+    let sizes = validated_sizes(&spec.sizes)?;
+    check_quality(spec.quality)?;
+    if spec.format == Some(ImageFormat::Gif) {
+        return Err(TransformError::InvalidInput(
+            "gif is not an output format".to_owned(),
+        ));
+    }
+
+    let decoded = decode::decode(upload, spec.max_pixels)?;
+    let format = spec.format.unwrap_or(match decoded.source {
+        decode::Source::Jpeg => ImageFormat::Jpeg,
+        decode::Source::Png | decode::Source::Gif | decode::Source::Webp => ImageFormat::Png,
+    });
+
+    let side = decoded.pixels.width.min(decoded.pixels.height);
+    let mut squarer = square::Squarer::new(options.filter);
+    produced_sizes(&sizes, side)
+        .into_iter()
+        .map(|size| {
+            let resized = squarer.square(&decoded.pixels, size)?;
+            let oriented = square::orient(resized, decoded.orientation)?;
+            output::encode_pixels(&oriented, format, spec.quality, options)
+        })
+        .collect()
+}
+
+/// Encodes raw `rgba8` images into `format` (JPEG, PNG or WebP) at `quality`, in order.
+/// The last step of a pipeline with filters. Opaque images are written without an alpha
+/// channel; JPEG output composites transparent pixels over white.
+pub fn encode(
+    images: &[Image],
+    format: ImageFormat,
+    quality: u8,
+    options: &Options,
+) -> Result<Vec<Image>, TransformError> {
+    check_quality(quality)?;
+    if matches!(format, ImageFormat::Gif | ImageFormat::Rgba8) {
+        return Err(TransformError::InvalidInput(format!(
+            "cannot encode to {format:?}; expected jpeg, png or webp"
+        )));
+    }
+    images
+        .iter()
+        .enumerate()
+        .map(|(index, image)| {
+            if image.format != ImageFormat::Rgba8 {
+                return Err(TransformError::InvalidInput(format!(
+                    "image {index} is {:?}, expected rgba8",
+                    image.format
+                )));
+            }
+            let pixels =
+                Pixels::from_rgba8(image.width, image.height, &image.data).ok_or_else(|| {
+                    TransformError::InvalidInput(format!(
+                        "image {index} is {}x{} but holds {} bytes, expected width * height * 4 \
+                         and both sides at least 1",
+                        image.width,
+                        image.height,
+                        image.data.len()
+                    ))
+                })?;
+            output::encode_pixels(&pixels, format, quality, options)
+        })
+        .collect()
+}
+
+/// Checks the sizes of a spec and returns them deduplicated, largest first.
+fn validated_sizes(sizes: &[u32]) -> Result<Vec<u32>, TransformError> {
+    if sizes.is_empty() {
+        return Err(TransformError::InvalidInput(
+            "no sizes requested".to_owned(),
+        ));
+    }
+    if let Some(bad) = sizes.iter().find(|size| !(1..=MAX_SIZE).contains(*size)) {
+        return Err(TransformError::InvalidInput(format!(
+            "size {bad} is outside 1..={MAX_SIZE}"
+        )));
+    }
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    sizes.dedup();
+    Ok(sizes)
+}
+
+fn check_quality(quality: u8) -> Result<(), TransformError> {
+    if (1..=100).contains(&quality) {
+        Ok(())
+    } else {
+        Err(TransformError::InvalidInput(format!(
+            "quality {quality} is outside 1..=100"
+        )))
+    }
+}
+
+/// The sizes to produce from a square of `side` pixels, given the wanted sizes largest first
+/// (non-empty): those that fit, or else the smallest alone, upscaled.
+fn produced_sizes(sizes_desc: &[u32], side: u32) -> Vec<u32> {
+    let fitting: Vec<u32> = sizes_desc
+        .iter()
+        .copied()
+        .filter(|&size| size <= side)
+        .collect();
+    if fitting.is_empty() {
+        sizes_desc.last().copied().into_iter().collect()
+    } else {
+        fitting
+    }
+}

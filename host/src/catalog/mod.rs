@@ -1,0 +1,131 @@
+//! What is known about avatars (metadata, not bytes): a small async trait ([`Catalog`]) and
+//! its backends, chosen once at start-up from the configuration.
+
+mod migrate;
+mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use migrate::{MIGRATIONS, Migration};
+pub use sqlite::SqliteCatalog;
+
+use crate::plugin::ImageFormat;
+
+/// One stored size of an avatar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// The side of the square, in pixels (width == height == size).
+    pub size: u32,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    /// Strong validator: hex SHA-256 of the variant's bytes (first 32 characters).
+    pub etag: String,
+    /// Where the bytes are in the blob store.
+    pub key: String,
+}
+
+/// Everything the catalog records about one avatar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarRecord {
+    pub tenant: String,
+    /// Lower-case hex.
+    pub hash: String,
+    /// The upload this record points at; part of every variant's key.
+    pub version: String,
+    pub format: ImageFormat,
+    /// Hex SHA-256 of the uploaded file.
+    pub content_hash: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Largest first.
+    pub variants: Vec<Variant>,
+}
+
+/// Why a catalog operation failed. Every variant is the service's problem (5xx).
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The database could not be reached (a 503 to clients).
+    #[error("catalog unavailable: {message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A migration problem: a changed applied file, an unknown applied version.
+    #[error("catalog migration: {0}")]
+    Migration(String),
+    /// Data in the database that this version cannot read.
+    #[error("corrupt catalog row: {0}")]
+    Corrupt(String),
+    /// Anything else the database reported.
+    #[error("catalog failed: {message}")]
+    Backend {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl CatalogError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+/// The avatar catalog, keyed by (tenant, hash).
+#[async_trait]
+pub trait Catalog: Send + Sync + 'static {
+    /// Applies pending migrations in order; refuses when an applied one has changed.
+    async fn migrate(&self) -> Result<Vec<String>, CatalogError>;
+
+    /// The avatar's record, or `None`.
+    async fn find(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError>;
+
+    /// Inserts or replaces the record (and all its variants) in one transaction, keeping the
+    /// original `created_at` on replace; returns the record it replaced, whose files the
+    /// caller then deletes.
+    async fn upsert(&self, record: &AvatarRecord) -> Result<Option<AvatarRecord>, CatalogError>;
+
+    /// Removes the record; returns it (for deleting its files), or `None` if there was none.
+    async fn delete(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError>;
+
+    /// Answers when the database is reachable and migrated.
+    async fn health(&self) -> Result<(), CatalogError>;
+
+    /// A short name for logs and `/readyz`.
+    fn kind(&self) -> &'static str;
+}
+
+/// The catalog the service uses, shared.
+pub type SharedCatalog = Arc<dyn Catalog>;
+
+impl ImageFormat {
+    /// The name stored in the catalog.
+    pub fn catalog_name(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Gif => "gif",
+            Self::Rgba8 => "rgba8",
+        }
+    }
+
+    /// Parses a name stored in the catalog.
+    pub fn from_catalog_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "jpeg" => Self::Jpeg,
+            "png" => Self::Png,
+            "webp" => Self::Webp,
+            "gif" => Self::Gif,
+            "rgba8" => Self::Rgba8,
+            _ => return None,
+        })
+    }
+}

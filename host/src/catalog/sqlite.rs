@@ -1,0 +1,549 @@
+//! The catalog in a SQLite file: one writer connection and one reader connection in WAL mode
+//! (so reads never wait behind a write transaction), every call on a blocking thread.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use tracing::Span;
+
+use super::migrate::{AppliedMigration, pending};
+use super::{AvatarRecord, Catalog, CatalogError, Variant};
+use crate::plugin::ImageFormat;
+
+/// How long a connection waits for another's lock before reporting the database busy.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// A [`Catalog`] in a SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteCatalog {
+    /// Every write (and `migrate`) goes through this connection, one at a time.
+    writer: Arc<Mutex<Connection>>,
+    /// Read-only queries; in WAL mode they see the last commit while a write is in progress.
+    reader: Arc<Mutex<Connection>>,
+}
+
+impl SqliteCatalog {
+    /// Opens (creating if needed) the database at `path` and its parent directories. Does not
+    /// migrate: call [`Catalog::migrate`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CatalogError> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| CatalogError::Unavailable {
+                message: format!("cannot create directory {}", parent.display()),
+                source: Some(Box::new(e)),
+            })?;
+        }
+        let writer = connect(path)?;
+        let journal: String = writer
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(fail("set the journal mode"))?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            tracing::warn!(
+                path = %path.display(),
+                journal,
+                "sqlite refused WAL mode; reads will wait behind writes"
+            );
+        }
+        let reader = connect(path)?;
+        reader
+            .pragma_update(None, "query_only", "ON")
+            .map_err(fail("make the reader read-only"))?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            reader: Arc::new(Mutex::new(reader)),
+        })
+    }
+}
+
+/// Opens one connection with the pragmas every connection needs.
+fn connect(path: &Path) -> Result<Connection, CatalogError> {
+    let conn = Connection::open(path).map_err(fail("open the database"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(fail("set the busy timeout"))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(fail("set synchronous"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(fail("enable foreign keys"))?;
+    Ok(conn)
+}
+
+/// Maps a SQLite error to the catalog's: a busy, locked or unopenable database is unavailable
+/// (retrying later may work), anything else a backend failure.
+fn fail(what: &'static str) -> impl FnOnce(rusqlite::Error) -> CatalogError {
+    move |e| {
+        let message = format!("cannot {what}");
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen) => {
+                CatalogError::Unavailable {
+                    message,
+                    source: Some(Box::new(e)),
+                }
+            }
+            _ => CatalogError::Backend {
+                message,
+                source: Some(Box::new(e)),
+            },
+        }
+    }
+}
+
+/// Runs `f` with the connection on a blocking thread, inside `span`.
+async fn with_conn<T, F>(conn: &Arc<Mutex<Connection>>, span: Span, f: F) -> Result<T, CatalogError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, CatalogError> + Send + 'static,
+{
+    let conn = Arc::clone(conn);
+    let task = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        // A panic mid-transaction rolled it back while unwinding: the connection is usable.
+        let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut conn)
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(CatalogError::Backend {
+            message: "catalog task was cancelled".to_owned(),
+            source: Some(Box::new(e)),
+        }),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Converts a stored integer column back, refusing values that no record could have had.
+fn column<T: TryFrom<i64>>(
+    value: i64,
+    name: &str,
+    tenant: &str,
+    hash: &str,
+) -> Result<T, CatalogError> {
+    T::try_from(value).map_err(|_| {
+        CatalogError::Corrupt(format!(
+            "avatar {tenant}/{hash}: {name} {value} is out of range"
+        ))
+    })
+}
+
+/// The record for (`tenant`, `hash`) as `conn` sees it; call inside a transaction so the
+/// avatar and its variants come from one snapshot.
+fn load(conn: &Connection, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT version, format, content_hash, created_at, updated_at \
+             FROM avatars WHERE tenant = ?1 AND hash = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![tenant, hash], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(fail("read an avatar"))?;
+    let Some((version, format, content_hash, created_at, updated_at)) = row else {
+        return Ok(None);
+    };
+    let format = ImageFormat::from_catalog_name(&format).ok_or_else(|| {
+        CatalogError::Corrupt(format!("avatar {tenant}/{hash}: unknown format {format:?}"))
+    })?;
+
+    let rows = conn
+        .prepare_cached(
+            "SELECT size, width, height, bytes, etag, storage_key \
+             FROM avatar_variants WHERE tenant = ?1 AND hash = ?2 ORDER BY size DESC",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(params![tenant, hash], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(fail("read an avatar's variants"))?;
+    let variants = rows
+        .into_iter()
+        .map(|(size, width, height, bytes, etag, key)| {
+            Ok(Variant {
+                size: column(size, "size", tenant, hash)?,
+                width: column(width, "width", tenant, hash)?,
+                height: column(height, "height", tenant, hash)?,
+                bytes: column(bytes, "bytes", tenant, hash)?,
+                etag,
+                key,
+            })
+        })
+        .collect::<Result<Vec<_>, CatalogError>>()?;
+
+    Ok(Some(AvatarRecord {
+        tenant: tenant.to_owned(),
+        hash: hash.to_owned(),
+        version,
+        format,
+        content_hash,
+        created_at,
+        updated_at,
+        variants,
+    }))
+}
+
+/// Writes `record` (avatar row and all variant rows) inside the caller's transaction, keeping
+/// an existing row's `created_at`.
+fn store(conn: &Connection, record: &AvatarRecord) -> Result<(), CatalogError> {
+    let AvatarRecord { tenant, hash, .. } = record;
+    conn.prepare_cached(
+        "INSERT INTO avatars (tenant, hash, version, format, content_hash, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (tenant, hash) DO UPDATE SET \
+             version = excluded.version, format = excluded.format, \
+             content_hash = excluded.content_hash, updated_at = excluded.updated_at",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            tenant,
+            hash,
+            record.version,
+            record.format.catalog_name(),
+            record.content_hash,
+            record.created_at,
+            record.updated_at,
+        ])
+    })
+    .map_err(fail("write an avatar"))?;
+    conn.prepare_cached("DELETE FROM avatar_variants WHERE tenant = ?1 AND hash = ?2")
+        .and_then(|mut stmt| stmt.execute(params![tenant, hash]))
+        .map_err(fail("remove an avatar's old variants"))?;
+
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO avatar_variants \
+             (tenant, hash, size, width, height, bytes, etag, storage_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(fail("write an avatar's variants"))?;
+    for v in &record.variants {
+        let bytes = i64::try_from(v.bytes).map_err(|e| CatalogError::Backend {
+            message: format!(
+                "variant {} of {tenant}/{hash} is too large to record",
+                v.size
+            ),
+            source: Some(Box::new(e)),
+        })?;
+        insert
+            .execute(params![
+                tenant, hash, v.size, v.width, v.height, bytes, v.etag, v.key
+            ])
+            .map_err(fail("write an avatar's variants"))?;
+    }
+    Ok(())
+}
+
+/// The rows of `schema_migrations`.
+fn applied(conn: &Connection) -> Result<Vec<AppliedMigration>, CatalogError> {
+    conn.prepare_cached("SELECT version, checksum FROM schema_migrations")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| {
+                Ok(AppliedMigration {
+                    version: r.get(0)?,
+                    checksum: r.get(1)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(fail("read the applied migrations"))
+}
+
+/// Creates `schema_migrations` and applies what is pending, each migration in a transaction
+/// of its own; returns the versions applied.
+fn migrate(conn: &mut Connection) -> Result<Vec<String>, CatalogError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version TEXT PRIMARY KEY, \
+             checksum TEXT NOT NULL, \
+             applied_at BIGINT NOT NULL)",
+    )
+    .map_err(fail("create schema_migrations"))?;
+    let planned = pending(&applied(conn)?)?;
+
+    let mut done = Vec::with_capacity(planned.len());
+    for migration in planned {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail("begin a migration"))?;
+        // Another process may have applied it since we looked.
+        let present = tx
+            .prepare_cached("SELECT 1 FROM schema_migrations WHERE version = ?1")
+            .and_then(|mut stmt| stmt.exists(params![migration.version]))
+            .map_err(fail("read the applied migrations"))?;
+        if present {
+            continue;
+        }
+        tx.execute_batch(migration.sql).map_err(|e| {
+            CatalogError::Migration(format!("migration {} failed: {e}", migration.version))
+        })?;
+        tx.prepare_cached(
+            "INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![migration.version, migration.checksum(), now_ms()])
+        })
+        .map_err(fail("record a migration"))?;
+        tx.commit().map_err(fail("commit a migration"))?;
+        tracing::info!(version = migration.version, "applied catalog migration");
+        done.push(migration.version.to_owned());
+    }
+    Ok(done)
+}
+
+#[async_trait]
+impl Catalog for SqliteCatalog {
+    async fn migrate(&self) -> Result<Vec<String>, CatalogError> {
+        let span = tracing::info_span!("catalog.migrate", kind = "sqlite");
+        with_conn(&self.writer, span, migrate).await
+    }
+
+    async fn find(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
+        let span = tracing::debug_span!("catalog.find", tenant, hash);
+        let (tenant, hash) = (tenant.to_owned(), hash.to_owned());
+        with_conn(&self.reader, span, move |conn| {
+            let tx = conn.transaction().map_err(fail("begin a read"))?;
+            let record = load(&tx, &tenant, &hash)?;
+            tx.commit().map_err(fail("end a read"))?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn upsert(&self, record: &AvatarRecord) -> Result<Option<AvatarRecord>, CatalogError> {
+        let span = tracing::debug_span!(
+            "catalog.upsert",
+            tenant = %record.tenant,
+            hash = %record.hash,
+            version = %record.version
+        );
+        let record = record.clone();
+        with_conn(&self.writer, span, move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail("begin a write"))?;
+            let previous = load(&tx, &record.tenant, &record.hash)?;
+            store(&tx, &record)?;
+            tx.commit().map_err(fail("commit a write"))?;
+            Ok(previous)
+        })
+        .await
+    }
+
+    async fn delete(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
+        let span = tracing::debug_span!("catalog.delete", tenant, hash);
+        let (tenant, hash) = (tenant.to_owned(), hash.to_owned());
+        with_conn(&self.writer, span, move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail("begin a delete"))?;
+            let removed = load(&tx, &tenant, &hash)?;
+            if removed.is_some() {
+                tx.prepare_cached("DELETE FROM avatar_variants WHERE tenant = ?1 AND hash = ?2")
+                    .and_then(|mut stmt| stmt.execute(params![tenant, hash]))
+                    .map_err(fail("delete an avatar's variants"))?;
+                tx.prepare_cached("DELETE FROM avatars WHERE tenant = ?1 AND hash = ?2")
+                    .and_then(|mut stmt| stmt.execute(params![tenant, hash]))
+                    .map_err(fail("delete an avatar"))?;
+            }
+            tx.commit().map_err(fail("commit a delete"))?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn health(&self) -> Result<(), CatalogError> {
+        let span = tracing::debug_span!("catalog.health", kind = "sqlite");
+        with_conn(&self.reader, span, |conn| {
+            conn.prepare_cached("SELECT 1")
+                .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
+                .map_err(fail("query the database"))?;
+            let migrated = conn
+                .prepare_cached(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                )
+                .and_then(|mut stmt| stmt.exists([]))
+                .map_err(fail("read the schema"))?;
+            if !migrated {
+                return Err(CatalogError::Migration("the database is not migrated".to_owned()));
+            }
+            let waiting = pending(&applied(conn)?)?;
+            if let Some(first) = waiting.first() {
+                return Err(CatalogError::Migration(format!(
+                    "{} migration(s) pending, from {}",
+                    waiting.len(),
+                    first.version
+                )));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::suite;
+
+    fn open(dir: &tempfile::TempDir) -> SqliteCatalog {
+        SqliteCatalog::open(dir.path().join("nested/dir/catalog.sqlite3")).unwrap()
+    }
+
+    fn record(hash: &str) -> AvatarRecord {
+        AvatarRecord {
+            tenant: "default".to_owned(),
+            hash: hash.to_owned(),
+            version: "v1".to_owned(),
+            format: ImageFormat::Png,
+            content_hash: "c".repeat(64),
+            created_at: 1,
+            updated_at: 2,
+            variants: vec![Variant {
+                size: 64,
+                width: 64,
+                height: 64,
+                bytes: 100,
+                etag: "e".repeat(32),
+                key: format!("default/{hash}/v1/64.png"),
+            }],
+        }
+    }
+
+    /// Runs `sql` on the writer connection, as a tamperer with file access would.
+    fn tamper(catalog: &SqliteCatalog, sql: &str) {
+        catalog.writer.lock().unwrap().execute_batch(sql).unwrap();
+    }
+
+    #[tokio::test]
+    async fn conforms() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        assert!(
+            matches!(catalog.health().await, Err(CatalogError::Migration(_))),
+            "unmigrated is unhealthy"
+        );
+        assert_eq!(catalog.migrate().await.unwrap(), ["0001_init"]);
+        assert_eq!(catalog.kind(), "sqlite");
+        suite::run(&catalog).await;
+    }
+
+    #[tokio::test]
+    async fn changed_applied_migration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        catalog.migrate().await.unwrap();
+        tamper(
+            &catalog,
+            "UPDATE schema_migrations SET checksum = 'ffff' WHERE version = '0001_init'",
+        );
+        let err = catalog.migrate().await.unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::Migration(m) if m.contains("0001_init has changed")),
+            "{err}"
+        );
+        assert!(matches!(
+            catalog.health().await,
+            Err(CatalogError::Migration(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn unknown_applied_migration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        catalog.migrate().await.unwrap();
+        tamper(
+            &catalog,
+            "INSERT INTO schema_migrations VALUES ('9999_future', 'ffff', 0)",
+        );
+        let err = catalog.migrate().await.unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::Migration(m) if m.contains("9999_future")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = "a".repeat(40);
+        {
+            let catalog = open(&dir);
+            catalog.migrate().await.unwrap();
+            catalog.upsert(&record(&hash)).await.unwrap();
+        }
+        let catalog = open(&dir);
+        assert!(catalog.migrate().await.unwrap().is_empty());
+        catalog.health().await.unwrap();
+        assert_eq!(
+            catalog.find("default", &hash).await.unwrap(),
+            Some(record(&hash))
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_format_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        catalog.migrate().await.unwrap();
+        let hash = "b".repeat(40);
+        catalog.upsert(&record(&hash)).await.unwrap();
+        tamper(&catalog, "UPDATE avatars SET format = 'bmp'");
+        let err = catalog.find("default", &hash).await.unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::Corrupt(m) if m.contains("bmp")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_do_not_wait_behind_a_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        catalog.migrate().await.unwrap();
+        let hash = "c".repeat(40);
+        catalog.upsert(&record(&hash)).await.unwrap();
+
+        // Hold a write transaction open on a third connection to the same file.
+        let mut other = connect(&dir.path().join("nested/dir/catalog.sqlite3")).unwrap();
+        let tx = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        tx.execute("DELETE FROM avatar_variants", []).unwrap();
+        let found = tokio::time::timeout(Duration::from_secs(2), catalog.find("default", &hash))
+            .await
+            .expect("a read waited behind a write")
+            .unwrap();
+        assert_eq!(found, Some(record(&hash)), "the read sees the last commit");
+        drop(tx);
+    }
+}

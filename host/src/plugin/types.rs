@@ -1,0 +1,143 @@
+//! The host's own view of what crosses the plugin boundary. These mirror the WIT types in
+//! `wit/` but belong to the host, so no generated or wasmtime type escapes `plugin`.
+
+use std::fmt;
+
+/// The facts of a request that changes an avatar (WIT `auth-request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    pub method: String,
+    pub tenant: String,
+    pub hash: String,
+    pub token: String,
+    /// Seconds since the Unix epoch.
+    pub now: u64,
+}
+
+/// What an accepted credential says (WIT `grant`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub subject: String,
+    pub expires_at: Option<u64>,
+    /// The claims as a JSON object.
+    pub claims: String,
+}
+
+/// Why an auth plugin refused a credential (WIT `auth-error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthRejection {
+    #[error("no credential was presented")]
+    Missing,
+    #[error("malformed credential: {0}")]
+    Malformed(String),
+    #[error("credential too large")]
+    TooLarge,
+    #[error("algorithm not allowed: {0}")]
+    DisallowedAlgorithm(String),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("missing claim: {0}")]
+    MissingClaim(String),
+    #[error("credential expired")]
+    Expired,
+    #[error("credential not valid yet")]
+    NotYetValid,
+    #[error("credential issued for another hash")]
+    WrongHash,
+    #[error("credential issued for another tenant")]
+    WrongTenant,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("auth plugin misconfigured: {0}")]
+    Misconfigured(String),
+}
+
+/// An image encoding, or raw RGBA8 pixels (WIT `image-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+    Rgba8,
+}
+
+impl ImageFormat {
+    /// The media type of an encoded image, `None` for raw pixels.
+    pub fn media_type(self) -> Option<&'static str> {
+        match self {
+            Self::Jpeg => Some("image/jpeg"),
+            Self::Png => Some("image/png"),
+            Self::Webp => Some("image/webp"),
+            Self::Gif => Some("image/gif"),
+            Self::Rgba8 => None,
+        }
+    }
+
+    /// The file extension used for stored variants.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Gif => "gif",
+            Self::Rgba8 => "rgba",
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Gif => "gif",
+            Self::Rgba8 => "rgba8",
+        })
+    }
+}
+
+/// One image (WIT `image`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Image {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Image")
+            .field("format", &self.format)
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
+}
+
+/// What to make of an upload (WIT `transform-spec`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformSpec {
+    pub sizes: Vec<u32>,
+    pub format: Option<ImageFormat>,
+    pub quality: u8,
+    pub max_pixels: u64,
+}
+
+/// Why a transform or filter refused its input (WIT `transform-error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransformRejection {
+    #[error("unsupported image format: {0}")]
+    UnsupportedFormat(String),
+    #[error("the image cannot be decoded: {0}")]
+    Undecodable(String),
+    #[error("the image has {width}x{height} pixels, more than allowed")]
+    TooManyPixels { width: u32, height: u32 },
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("transform plugin misconfigured: {0}")]
+    Misconfigured(String),
+}

@@ -1,0 +1,81 @@
+//! Helpers for the end-to-end tests: building the test-fixture components, and paths.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context, Result, bail};
+
+pub mod images;
+
+/// The workspace root.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the workspace")
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(relative: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures").join(relative)
+}
+
+/// The bytes of the hostile fixture component, built once per test process.
+pub fn hostile_component() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let path = build_guest("fixture-hostile").expect("building the hostile fixture");
+        std::fs::read(&path).expect("reading the hostile fixture")
+    })
+}
+
+/// Builds guest package `package` for `wasm32-wasip2` with the `guest` profile, in the same
+/// target directory `host/build.rs` uses for the first-party guests, and returns the path of
+/// its `.wasm`. Cargo does not hold its build lock while tests run, so this cannot deadlock.
+pub fn build_guest(package: &str) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "guest"])
+        .args(["--message-format", "json-render-diagnostics", "-p", package])
+        .arg("--target-dir")
+        .arg(guest_target_dir())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .context("running cargo")?;
+    if !output.status.success() {
+        bail!(
+            "cargo build of {package} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let files = message["filenames"].as_array().into_iter().flatten();
+        for file in files.filter_map(|f| f.as_str()) {
+            if file.ends_with(".wasm") && message["target"]["name"] == package.replace('-', "_")
+            {
+                return Ok(PathBuf::from(file));
+            }
+        }
+    }
+    bail!("cargo built {package} but reported no .wasm file")
+}
+
+fn guest_target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AVATAR_GUEST_TARGET_DIR") {
+        return dir.into();
+    }
+    // The test executable is `<target>/<profile>/deps/<name>-<hash>`.
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the test executable lives in a target directory")
+        .join("guest-build")
+}
