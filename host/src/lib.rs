@@ -2,7 +2,96 @@
 //! plugin, and runs every job that touches untrusted input inside sandboxed WebAssembly
 //! components.
 
-pub mod plugin;
 pub mod avatar;
+pub mod cache;
 pub mod catalog;
+pub mod config;
+pub mod http;
+pub mod plugin;
+pub mod service;
 pub mod storage;
+pub mod tenant;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cache::Cache;
+use crate::catalog::{SharedCatalog, SqliteCatalog};
+use crate::config::{CatalogConfig, Config, StorageConfig};
+use crate::plugin::{Runtime, RuntimeOptions};
+use crate::service::Service;
+use crate::storage::{FsStore, SharedStore};
+use crate::tenant::Tenants;
+
+/// Opens the configured catalog.
+pub fn open_catalog(config: &Config) -> anyhow::Result<SharedCatalog> {
+    Ok(match &config.catalog {
+        CatalogConfig::Sqlite { path } => Arc::new(
+            SqliteCatalog::open(path)
+                .with_context(|| format!("opening the SQLite catalog {}", path.display()))?,
+        ),
+    })
+}
+
+/// Opens the configured blob store.
+pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    Ok(match &config.storage {
+        StorageConfig::Filesystem { path } => Arc::new(
+            FsStore::open(path)
+                .with_context(|| format!("opening the image directory {}", path.display()))?,
+        ),
+    })
+}
+
+/// The plugin runtime the configuration asks for.
+pub fn plugin_runtime(config: &Config) -> anyhow::Result<Runtime> {
+    let options = RuntimeOptions {
+        cache_dir: config.plugins.cache_dir.clone(),
+        max_instances: config.plugins.max_instances,
+        max_memory_bytes: usize::try_from(config.limits.plugin_memory_mib << 20)
+            .context("limits.plugin_memory_mib is too large")?,
+    };
+    Runtime::new(&options).context("starting the plugin runtime")
+}
+
+/// Wires backends, plugins and tenants, and serves until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let catalog = open_catalog(&config)?;
+    let applied = catalog.migrate().await.context("migrating the catalog")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied catalog migrations");
+    }
+    let store = open_store(&config)?;
+    let runtime = plugin_runtime(&config)?;
+    let tenants = {
+        let config = config.clone();
+        let runtime = runtime.clone();
+        tokio::task::spawn_blocking(move || Tenants::from_config(&config, &runtime))
+            .await
+            .context("loading tenants")??
+    };
+    let cache = Cache::new(
+        config.cache.max_records,
+        usize::try_from(config.cache.max_image_mib << 20).unwrap_or(usize::MAX),
+    );
+    let state = http::AppState {
+        service: Service::new(catalog, store, cache),
+        tenants: Arc::new(tenants),
+        delivery: config.delivery,
+        public_base: config.public_base().into(),
+    };
+    tracing::info!(
+        address = %listener.local_addr()?,
+        pooling = runtime.is_pooling(),
+        "avatar is serving"
+    );
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}

@@ -1,1 +1,262 @@
-fn main() {}
+//! The `avatar` command: parse the command line, load the configuration, call into the
+//! library.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use avatar_host::avatar::AvatarHash;
+use avatar_host::config::{Config, TenantConfig};
+
+/// A self-hosted avatar service.
+#[derive(Parser)]
+#[command(name = "avatar", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        /// The configuration file.
+        #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
+        config: PathBuf,
+        /// Listen here instead of the configured `listen` (e.g. 127.0.0.1:0 for any port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Apply pending catalog migrations and exit.
+    Migrate {
+        #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Print a signed token that authorises uploads and deletes of one hash.
+    Token {
+        #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
+        config: PathBuf,
+        /// The avatar hash the token is for.
+        #[arg(long)]
+        hash: String,
+        /// The tenant; default: the first configured.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        /// The `sub` claim.
+        #[arg(long, default_value = "avatar-cli")]
+        subject: String,
+        /// A PEM private key, for tenants whose auth-jwt uses RS*, PS*, ES* or EdDSA.
+        #[arg(long)]
+        private_key: Option<PathBuf>,
+    },
+    /// Inspect plugin components.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Say which world a component implements and whether it loads here.
+    Check {
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, listen } => serve(config, listen),
+        Command::Migrate { config } => migrate(config),
+        Command::Token {
+            config,
+            hash,
+            tenant,
+            ttl,
+            subject,
+            private_key,
+        } => token(config, &hash, tenant, ttl, &subject, private_key),
+        Command::Plugin {
+            command: PluginCommand::Check { file },
+        } => plugin_check(file),
+    }
+}
+
+fn load(path: &PathBuf) -> Result<Config> {
+    Ok(Config::load(path, std::env::vars())?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn serve(path: PathBuf, listen: Option<std::net::SocketAddr>) -> Result<()> {
+    let mut config = load(&path)?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    describe(&config);
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        if config.public_url.is_none() {
+            // With port 0 the real port is only known now.
+            config.listen = listener.local_addr()?;
+        }
+        avatar_host::serve(config, listener, shutdown_signal()).await
+    })
+}
+
+/// Says where data goes and warns about development secrets.
+fn describe(config: &Config) {
+    use avatar_host::config::{CatalogConfig, StorageConfig};
+    match &config.storage {
+        StorageConfig::Filesystem { path } => {
+            tracing::info!(path = %path.display(), "images are stored in a local directory");
+        }
+    }
+    match &config.catalog {
+        CatalogConfig::Sqlite { path } => {
+            tracing::info!(path = %path.display(), "the catalog is an SQLite file");
+        }
+    }
+    for tenant in &config.tenants {
+        let secret = tenant.auth.config.get("secret").and_then(|v| v.as_str());
+        if secret.is_some_and(|s| s.contains("development") || s.len() < 32) {
+            tracing::warn!(
+                tenant = %tenant.id,
+                "!!! tenant's JWT secret is a DEVELOPMENT secret (or shorter than 32 bytes): \
+                 anyone who reads the repository can mint upload tokens. Set \
+                 AVATAR__TENANTS__<i>__AUTH__CONFIG__SECRET before exposing this service !!!"
+            );
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn migrate(path: PathBuf) -> Result<()> {
+    let config = load(&path)?;
+    runtime()?.block_on(async {
+        let catalog = avatar_host::open_catalog(&config)?;
+        let applied = catalog.migrate().await?;
+        if applied.is_empty() {
+            println!("the catalog is up to date");
+        } else {
+            for version in applied {
+                println!("applied {version}");
+            }
+        }
+        Ok(())
+    })
+}
+
+fn token(
+    path: PathBuf,
+    hash: &str,
+    tenant: Option<String>,
+    ttl: u64,
+    subject: &str,
+    private_key: Option<PathBuf>,
+) -> Result<()> {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let config = load(&path)?;
+    let hash = AvatarHash::parse(hash).context("--hash")?;
+    let tenant: &TenantConfig = match &tenant {
+        Some(id) => config
+            .tenants
+            .iter()
+            .find(|t| &t.id == id)
+            .with_context(|| format!("no tenant {id:?} in {}", path.display()))?,
+        None => &config.tenants[0],
+    };
+    if tenant.auth.plugin != "auth-jwt" {
+        bail!(
+            "tenant {} does not use auth-jwt; `avatar token` mints JWTs only",
+            tenant.id
+        );
+    }
+    let settings = tenant.auth.settings();
+    let algorithm: Algorithm = settings
+        .get("algorithm")
+        .map_or("HS256", String::as_str)
+        .parse()
+        .context("tenants[].auth.config.algorithm")?;
+    let key = match (&private_key, algorithm) {
+        (None, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
+            let secret = settings
+                .get("secret")
+                .with_context(|| format!("tenant {} has no auth.config.secret", tenant.id))?;
+            EncodingKey::from_secret(secret.as_bytes())?
+        }
+        (None, _) => bail!("tenant {} signs with {algorithm:?}: pass --private-key", tenant.id),
+        (Some(file), alg) => {
+            let pem = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            match alg {
+                Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem)?,
+                Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem)?,
+                _ => EncodingKey::from_rsa_pem(&pem)?,
+            }
+        }
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let claims = serde_json::json!({
+        "sub": subject,
+        "hash": hash.as_str(),
+        "tenant": tenant.id,
+        "iat": now,
+        "exp": now + ttl,
+    });
+    println!("{}", encode(&Header::new(algorithm), &claims, &key)?);
+    Ok(())
+}
+
+fn plugin_check(file: PathBuf) -> Result<()> {
+    let wasm = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let runtime = avatar_host::plugin::Runtime::new(&Default::default())?;
+    match runtime.detect_world(&wasm) {
+        Ok(world) => {
+            println!("{}: implements {world}, loads on this host", file.display());
+            Ok(())
+        }
+        Err(e) => bail!("{}: {e}", file.display()),
+    }
+}

@@ -1,0 +1,156 @@
+//! The one mapping from failures to HTTP: `{"error": {"code", "message"}}` with a stable
+//! kebab-case code. Server-side failures are logged with the request id and answered
+//! without internals.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::plugin::{AuthRejection, PluginError, TransformRejection};
+use crate::service::ServiceError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "no avatar for this hash")
+    }
+
+    pub fn payload_too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("the upload is larger than {limit} bytes"),
+        )
+    }
+
+    fn internal(code: &'static str, status: StatusCode, error: &dyn std::fmt::Display) -> Self {
+        let id = next_error_id();
+        tracing::error!(error_id = %id, %error, "request failed");
+        Self::new(
+            status,
+            code,
+            format!("the service failed to handle this request (error id {id})"),
+        )
+    }
+}
+
+fn next_error_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("{:x}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            let value = format!(r#"Bearer error="invalid_token", error_description="{}""#, self.code);
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound => Self::not_found(),
+            ServiceError::Plugin(e) => Self::from(e),
+            ServiceError::Storage(e) if e.is_unavailable() => {
+                Self::internal("storage-unavailable", StatusCode::SERVICE_UNAVAILABLE, &e)
+            }
+            ServiceError::Catalog(e) if e.is_unavailable() => {
+                Self::internal("catalog-unavailable", StatusCode::SERVICE_UNAVAILABLE, &e)
+            }
+            other => Self::internal("internal", StatusCode::INTERNAL_SERVER_ERROR, &other),
+        }
+    }
+}
+
+impl From<PluginError> for ApiError {
+    fn from(error: PluginError) -> Self {
+        if let Some(rejection) = error.as_auth_rejection() {
+            return auth_error(rejection).unwrap_or_else(|| {
+                Self::internal("plugin-misconfigured", StatusCode::INTERNAL_SERVER_ERROR, &error)
+            });
+        }
+        if let Some(rejection) = error.as_transform_rejection() {
+            return image_error(rejection).unwrap_or_else(|| {
+                Self::internal("plugin-misconfigured", StatusCode::INTERNAL_SERVER_ERROR, &error)
+            });
+        }
+        let code = match &error {
+            PluginError::Timeout(_) => "plugin-timeout",
+            PluginError::ResourceLimit(_) => "plugin-resource-limit",
+            _ => "plugin-failed",
+        };
+        Self::internal(code, StatusCode::INTERNAL_SERVER_ERROR, &error)
+    }
+}
+
+/// The client-facing answer to an auth rejection; `None` for the operator's faults.
+fn auth_error(r: &AuthRejection) -> Option<ApiError> {
+    use AuthRejection as R;
+    let unauthorized = |code, message: String| ApiError::new(StatusCode::UNAUTHORIZED, code, message);
+    let forbidden = |code, message: String| ApiError::new(StatusCode::FORBIDDEN, code, message);
+    Some(match r {
+        R::Missing => unauthorized("missing-token", "a bearer token is required".into()),
+        R::Expired => unauthorized("token-expired", r.to_string()),
+        R::NotYetValid => unauthorized("token-not-yet-valid", r.to_string()),
+        R::BadSignature => unauthorized("bad-signature", r.to_string()),
+        R::Malformed(_) | R::TooLarge | R::DisallowedAlgorithm(_) | R::MissingClaim(_) => {
+            unauthorized("invalid-token", r.to_string())
+        }
+        R::WrongHash => forbidden("wrong-hash", r.to_string()),
+        R::WrongTenant => forbidden("wrong-tenant", r.to_string()),
+        R::Forbidden(_) => forbidden("forbidden", r.to_string()),
+        R::Misconfigured(_) => return None,
+    })
+}
+
+/// The client-facing answer to an image rejection; `None` for the operator's faults.
+fn image_error(r: &TransformRejection) -> Option<ApiError> {
+    use TransformRejection as R;
+    Some(match r {
+        R::UnsupportedFormat(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-image",
+            format!("{r}; send JPEG, PNG, GIF or WebP"),
+        ),
+        R::Undecodable(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "undecodable-image", r.to_string())
+        }
+        R::TooManyPixels { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too-many-pixels", r.to_string())
+        }
+        R::InvalidInput(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-image", r.to_string())
+        }
+        R::Misconfigured(_) => return None,
+    })
+}

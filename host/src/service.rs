@@ -1,0 +1,438 @@
+//! The avatar service's operations: resolve and read an avatar, upload, delete, authorise.
+//! HTTP handlers call exactly one of these per request.
+//!
+//! Writes go in the order that loses nothing: store the new version's files, commit the
+//! catalog row that points at them, then delete the previous version's files (after a short
+//! grace period, so a client holding the old record can still fetch it). A failure before the
+//! commit removes the new files and leaves the old avatar whole.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+
+use crate::avatar::{AvatarHash, choose_side, new_version, variant_key};
+use crate::cache::Cache;
+use crate::catalog::{AvatarRecord, CatalogError, SharedCatalog, Variant};
+use crate::plugin::{AuthRequest, Grant, Image, ImageFormat, PluginError};
+use crate::storage::{SharedStore, StorageError};
+use crate::tenant::{DefaultImage, DefaultPolicy, Tenant, etag_of};
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no avatar")]
+    NotFound,
+    /// A plugin refused the input, or failed (see `PluginError::is_server_fault`).
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// A plugin returned something that breaks the contract.
+    #[error("plugin {plugin} broke its contract: {message}")]
+    Contract { plugin: String, message: String },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// A stored record points at a file that is not there.
+    #[error("stored file {key} is missing")]
+    MissingFile { key: String },
+    #[error("internal task failed: {0}")]
+    Join(String),
+}
+
+/// An avatar ready to answer with.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// A stored variant; `record` is the catalog row it belongs to.
+    Stored {
+        record: Arc<AvatarRecord>,
+        variant: Variant,
+    },
+    /// The tenant's default image.
+    Default(DefaultImageRef),
+}
+
+/// A default image and when the process made it.
+#[derive(Clone)]
+pub struct DefaultImageRef {
+    pub image: DefaultImage,
+    pub made_at: SystemTime,
+}
+
+impl std::fmt::Debug for DefaultImageRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DefaultImageRef")
+            .field("side", &self.image.side)
+            .finish()
+    }
+}
+
+/// How long the files of a replaced version stay readable.
+pub const REPLACED_FILES_GRACE: Duration = Duration::from_secs(2);
+
+/// The service: shared, cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    catalog: SharedCatalog,
+    store: SharedStore,
+    cache: Arc<Cache>,
+    started_at: SystemTime,
+}
+
+impl Service {
+    pub fn new(catalog: SharedCatalog, store: SharedStore, cache: Cache) -> Self {
+        Self {
+            catalog,
+            store,
+            cache: Arc::new(cache),
+            started_at: SystemTime::now(),
+        }
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Asks the tenant's auth plugin whether `token` may change `hash`.
+    pub async fn authorize(
+        &self,
+        tenant: &Arc<Tenant>,
+        method: &str,
+        hash: &AvatarHash,
+        token: &str,
+    ) -> Result<Grant, ServiceError> {
+        let request = AuthRequest {
+            method: method.to_owned(),
+            tenant: tenant.id.clone(),
+            hash: hash.to_string(),
+            token: token.to_owned(),
+            now: unix_seconds(SystemTime::now()),
+        };
+        let tenant = tenant.clone();
+        // Auth calls take tens of microseconds; a blocking thread keeps a hostile plugin's
+        // deadline from stalling the async workers.
+        let grant = tokio::task::spawn_blocking(move || {
+            tenant
+                .auth
+                .authenticate(&tenant.auth_settings, &tenant.limits, &request)
+        })
+        .await
+        .map_err(|e| ServiceError::Join(e.to_string()))??;
+        Ok(grant)
+    }
+
+    /// The record of `hash`, through the cache.
+    pub async fn find(
+        &self,
+        tenant: &Tenant,
+        hash: &AvatarHash,
+    ) -> Result<Option<Arc<AvatarRecord>>, ServiceError> {
+        if let Some(cached) = self.cache.record(&tenant.id, hash.as_str()) {
+            return Ok(cached);
+        }
+        self.find_uncached(tenant, hash).await
+    }
+
+    async fn find_uncached(
+        &self,
+        tenant: &Tenant,
+        hash: &AvatarHash,
+    ) -> Result<Option<Arc<AvatarRecord>>, ServiceError> {
+        let generation = self.cache.generation();
+        let record = self
+            .catalog
+            .find(&tenant.id, hash.as_str())
+            .await?
+            .map(Arc::new);
+        self.cache
+            .put_record(generation, &tenant.id, hash.as_str(), record.clone());
+        Ok(record)
+    }
+
+    /// Which image answers a request for `hash` (or `backup`) at `side` pixels.
+    pub async fn resolve(
+        &self,
+        tenant: &Tenant,
+        hash: &AvatarHash,
+        backup: Option<&AvatarHash>,
+        side: u32,
+    ) -> Result<Resolved, ServiceError> {
+        for candidate in std::iter::once(hash).chain(backup) {
+            if let Some(found) = self.resolve_stored(tenant, candidate, side).await? {
+                return Ok(found);
+            }
+        }
+        match &tenant.default_avatar {
+            DefaultPolicy::NotFound => Err(ServiceError::NotFound),
+            DefaultPolicy::Hash(default) => self
+                .resolve_stored(tenant, default, side)
+                .await?
+                .ok_or(ServiceError::NotFound),
+            DefaultPolicy::Images(images) => {
+                let side = choose_side(images.iter().map(|i| i.side), side)
+                    .ok_or(ServiceError::NotFound)?;
+                let image = images
+                    .iter()
+                    .find(|i| i.side == side)
+                    .expect("chosen among these")
+                    .clone();
+                Ok(Resolved::Default(DefaultImageRef {
+                    image,
+                    made_at: self.started_at,
+                }))
+            }
+        }
+    }
+
+    async fn resolve_stored(
+        &self,
+        tenant: &Tenant,
+        hash: &AvatarHash,
+        side: u32,
+    ) -> Result<Option<Resolved>, ServiceError> {
+        let Some(record) = self.find(tenant, hash).await? else {
+            return Ok(None);
+        };
+        Ok(pick(record, side))
+    }
+
+    /// Resolves and reads the bytes. When a concurrent replace has removed the files of the
+    /// record first found, looks the record up again, so readers never see a missing avatar.
+    pub async fn fetch(
+        &self,
+        tenant: &Tenant,
+        hash: &AvatarHash,
+        backup: Option<&AvatarHash>,
+        side: u32,
+    ) -> Result<(Resolved, Bytes), ServiceError> {
+        let mut attempts = 0;
+        loop {
+            let resolved = self.resolve(tenant, hash, backup, side).await?;
+            let key = match &resolved {
+                Resolved::Default(d) => {
+                    let bytes = d.image.bytes.clone();
+                    return Ok((resolved, bytes));
+                }
+                Resolved::Stored { variant, .. } => variant.key.clone(),
+            };
+            match self.read(&key).await? {
+                Some(bytes) => return Ok((resolved, bytes)),
+                None if attempts < 3 => {
+                    attempts += 1;
+                    if let Resolved::Stored { record, .. } = &resolved {
+                        self.cache.invalidate(&record.tenant, &record.hash);
+                    }
+                }
+                None => return Err(ServiceError::MissingFile { key }),
+            }
+        }
+    }
+
+    /// The bytes stored under `key`, through the image cache.
+    pub async fn read(&self, key: &str) -> Result<Option<Bytes>, ServiceError> {
+        if let Some(bytes) = self.cache.image(key) {
+            return Ok(Some(bytes));
+        }
+        let bytes = self.store.get(key).await?;
+        if let Some(bytes) = &bytes {
+            self.cache.put_image(key, bytes.clone());
+        }
+        Ok(bytes)
+    }
+
+    /// Whether `hash` has an avatar (no backup, no default).
+    pub async fn exists(&self, tenant: &Tenant, hash: &AvatarHash) -> Result<bool, ServiceError> {
+        Ok(self.find(tenant, hash).await?.is_some())
+    }
+
+    /// Transforms `upload` and makes it `hash`'s avatar, replacing any previous one.
+    pub async fn upload(
+        &self,
+        tenant: &Arc<Tenant>,
+        hash: &AvatarHash,
+        upload: Bytes,
+    ) -> Result<AvatarRecord, ServiceError> {
+        let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&upload));
+        let images = {
+            let tenant = tenant.clone();
+            tokio::task::spawn_blocking(move || {
+                tenant.transform.transform(
+                    &tenant.transform_settings,
+                    &tenant.limits,
+                    &upload,
+                    &tenant.spec(),
+                )
+            })
+            .await
+            .map_err(|e| ServiceError::Join(e.to_string()))??
+        };
+        check_outputs(tenant, &images)?;
+
+        let now = SystemTime::now();
+        let now_ms = unix_millis(now);
+        let version = new_version(now_ms as u64, random_u64());
+        let format = images[0].format;
+        let variants: Vec<Variant> = images
+            .iter()
+            .map(|image| Variant {
+                size: image.width,
+                width: image.width,
+                height: image.height,
+                bytes: image.data.len() as u64,
+                etag: etag_of(&image.data),
+                key: variant_key(&tenant.id, hash, &version, image.width, format.extension()),
+            })
+            .collect();
+
+        // 1. The new version's files.
+        let content_type = format.media_type().unwrap_or("application/octet-stream");
+        let puts = images.into_iter().zip(&variants).map(|(image, variant)| {
+            self.store
+                .put(&variant.key, Bytes::from(image.data), content_type)
+        });
+        let results = join_all(puts).await;
+        if let Some(error) = results.into_iter().find_map(Result::err) {
+            self.remove_files(variants.iter().map(|v| v.key.clone()).collect())
+                .await;
+            return Err(error.into());
+        }
+
+        // 2. The record that points at them.
+        let record = AvatarRecord {
+            tenant: tenant.id.clone(),
+            hash: hash.to_string(),
+            version,
+            format,
+            content_hash,
+            created_at: now_ms,
+            updated_at: now_ms,
+            variants,
+        };
+        let previous = match self.catalog.upsert(&record).await {
+            Ok(previous) => previous,
+            Err(error) => {
+                self.remove_files(record.variants.iter().map(|v| v.key.clone()).collect())
+                    .await;
+                return Err(error.into());
+            }
+        };
+        self.cache.invalidate(&tenant.id, hash.as_str());
+
+        // 3. The previous version's files, once readers holding it are done.
+        let mut stored = record;
+        if let Some(previous) = previous {
+            stored.created_at = previous.created_at;
+            let keys: Vec<String> = previous.variants.into_iter().map(|v| v.key).collect();
+            let service = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(REPLACED_FILES_GRACE).await;
+                service.remove_files(keys).await;
+            });
+        }
+        Ok(stored)
+    }
+
+    /// Deletes `hash`'s avatar: the record, then every file.
+    pub async fn delete(&self, tenant: &Tenant, hash: &AvatarHash) -> Result<(), ServiceError> {
+        let removed = self.catalog.delete(&tenant.id, hash.as_str()).await?;
+        self.cache.invalidate(&tenant.id, hash.as_str());
+        let Some(record) = removed else {
+            return Err(ServiceError::NotFound);
+        };
+        let keys: Vec<String> = record.variants.into_iter().map(|v| v.key).collect();
+        for key in &keys {
+            self.cache.forget_image(key);
+        }
+        // Files of any version of this avatar, including ones a crash left behind.
+        let prefix = crate::avatar::avatar_prefix(&tenant.id, hash);
+        let mut all = keys;
+        if let Ok(listed) = self.store.list(&prefix).await {
+            all.extend(listed.into_iter().map(|o| o.key));
+        }
+        all.sort();
+        all.dedup();
+        for key in all {
+            self.store.delete(&key).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the catalog and the store answer.
+    pub async fn ready(&self) -> Result<(), ServiceError> {
+        self.catalog.health().await?;
+        self.store.health().await?;
+        Ok(())
+    }
+
+    async fn remove_files(&self, keys: Vec<String>) {
+        for key in keys {
+            self.cache.forget_image(&key);
+            if let Err(error) = self.store.delete(&key).await {
+                tracing::warn!(key, %error, "could not delete a file; `avatar gc` will");
+            }
+        }
+    }
+}
+
+fn pick(record: Arc<AvatarRecord>, side: u32) -> Option<Resolved> {
+    let chosen = choose_side(record.variants.iter().map(|v| v.size), side)?;
+    let variant = record.variants.iter().find(|v| v.size == chosen)?.clone();
+    Some(Resolved::Stored { record, variant })
+}
+
+/// Checks the transform's output against the contract before anything is stored.
+fn check_outputs(tenant: &Tenant, images: &[Image]) -> Result<(), ServiceError> {
+    let broken = |message: String| ServiceError::Contract {
+        plugin: tenant.transform.name().to_owned(),
+        message,
+    };
+    let Some(first) = images.first() else {
+        return Err(broken("returned no images".into()));
+    };
+    for image in images {
+        if !matches!(
+            image.format,
+            ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Webp
+        ) {
+            return Err(broken(format!("returned a {} image", image.format)));
+        }
+        if image.format != first.format {
+            return Err(broken("returned images in different formats".into()));
+        }
+        if image.width != image.height || !tenant.stored_sides.contains(&image.width) {
+            return Err(broken(format!(
+                "returned a {}x{} image, not one of the requested squares",
+                image.width, image.height
+            )));
+        }
+        if image.data.is_empty() {
+            return Err(broken("returned an empty image".into()));
+        }
+    }
+    let mut sides: Vec<u32> = images.iter().map(|i| i.width).collect();
+    sides.sort_unstable();
+    sides.dedup();
+    if sides.len() != images.len() {
+        return Err(broken("returned the same size twice".into()));
+    }
+    Ok(())
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn unix_millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn random_u64() -> u64 {
+    let mut buf = [0u8; 8];
+    // The OS random source only fails on exotic platforms; a zero suffix is still unique
+    // enough with the millisecond prefix.
+    let _ = getrandom::fill(&mut buf);
+    u64::from_le_bytes(buf)
+}
