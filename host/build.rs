@@ -19,7 +19,10 @@ const GUESTS: &[(&str, &str)] = &[
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let root = manifest_dir.parent().expect("host/ lives in the workspace").to_path_buf();
+    let root = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace")
+        .to_path_buf();
     for watched in ["wit", "components", "Cargo.lock", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
@@ -50,7 +53,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("failed to run cargo for the guest components");
+    let status = cmd
+        .status()
+        .expect("failed to run cargo for the guest components");
     assert!(
         status.success(),
         "building the guest components failed (is the wasm32-wasip2 target installed? \

@@ -100,7 +100,12 @@ pub fn choose_side(stored: impl IntoIterator<Item = u32>, wanted: u32) -> Option
 /// replacement never overwrites a file a client may still be fetching.
 pub fn variant_key(tenant: &str, hash: &AvatarHash, version: &str, side: u32, ext: &str) -> String {
     let h = hash.as_str();
-    format!("{}/{}/{}/{h}/{version}/{side}.{ext}", tenant, &h[..2], &h[2..4])
+    format!(
+        "{}/{}/{}/{h}/{version}/{side}.{ext}",
+        tenant,
+        &h[..2],
+        &h[2..4]
+    )
 }
 
 /// The key prefix under which every version of an avatar is stored.
@@ -121,16 +126,24 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn presets() -> BTreeMap<String, u32> {
-        [("small", 128), ("medium", 256), ("large", 512), ("original", 1024)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
+        [
+            ("small", 128),
+            ("medium", 256),
+            ("large", 512),
+            ("original", 1024),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
     }
 
     #[test]
     fn hashes() {
         let sha1 = "0123456789ABCDEF0123456789abcdef01234567";
-        assert_eq!(AvatarHash::parse(sha1).unwrap().as_str(), sha1.to_lowercase());
+        assert_eq!(
+            AvatarHash::parse(sha1).unwrap().as_str(),
+            sha1.to_lowercase()
+        );
         for ok in ["a".repeat(32), "b".repeat(40), "c".repeat(64)] {
             assert!(AvatarHash::parse(&ok).is_ok(), "{ok}");
         }

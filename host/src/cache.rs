@@ -131,7 +131,10 @@ impl Cache {
     }
 
     pub fn forget_image(&self, key: &str) {
-        self.images.lock().expect("cache lock").remove(&key.to_owned());
+        self.images
+            .lock()
+            .expect("cache lock")
+            .remove(&key.to_owned());
     }
 }
 

@@ -74,6 +74,45 @@ pub enum CatalogConfig {
         /// The database file; relative to the config file. Created if missing.
         path: PathBuf,
     },
+    /// PostgreSQL, through a connection pool.
+    Postgres {
+        /// `postgres://user@host:port/database` (a password here works, but prefer
+        /// `password_file` or `AVATAR__CATALOG__PASSWORD`). Required.
+        url: String,
+        /// The password, overriding any in `url`. Default: none.
+        #[serde(default)]
+        password: Option<String>,
+        /// A file whose first line is the password (e.g. a mounted secret). Default: none.
+        #[serde(default)]
+        password_file: Option<PathBuf>,
+        /// Connections in the pool. Default 16.
+        #[serde(default = "default_pool_size")]
+        pool_size: usize,
+        /// Apply pending migrations when `serve` starts (otherwise run `avatar migrate`).
+        /// Default `true`.
+        #[serde(default = "default_true")]
+        migrate_on_start: bool,
+    },
+}
+
+fn default_pool_size() -> usize {
+    16
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl CatalogConfig {
+    /// Whether `serve` migrates at start-up.
+    pub fn migrate_on_start(&self) -> bool {
+        match self {
+            Self::Sqlite { .. } => true,
+            Self::Postgres {
+                migrate_on_start, ..
+            } => *migrate_on_start,
+        }
+    }
 }
 
 impl Default for CatalogConfig {
@@ -230,10 +269,15 @@ impl PluginRef {
 }
 
 fn default_sizes() -> BTreeMap<String, u32> {
-    [("small", 128), ("medium", 256), ("large", 512), ("original", 1024)]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+    [
+        ("small", 128),
+        ("medium", 256),
+        ("large", 512),
+        ("original", 1024),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 fn default_size() -> String {
@@ -350,11 +394,13 @@ impl Config {
                 key: e.path().to_string(),
                 message: e.inner().to_string(),
             })?;
-        config.validate().map_err(|(key, message)| ConfigError::Invalid {
-            file: path.to_owned(),
-            key,
-            message,
-        })?;
+        config
+            .validate()
+            .map_err(|(key, message)| ConfigError::Invalid {
+                file: path.to_owned(),
+                key,
+                message,
+            })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
         Ok(config)
@@ -380,7 +426,10 @@ impl Config {
             return bad("limits.max_upload_bytes".into(), "must be positive");
         }
         if self.limits.plugin_deadline_ms == 0 || self.limits.plugin_memory_mib == 0 {
-            return bad("limits".into(), "plugin deadline and memory must be positive");
+            return bad(
+                "limits".into(),
+                "plugin deadline and memory must be positive",
+            );
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, tenant) in self.tenants.iter().enumerate() {
@@ -405,7 +454,10 @@ impl Config {
                     return bad(at(&format!("sizes.{name}")), "must be 1 to 4096 pixels");
                 }
                 if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
-                    return bad(at(&format!("sizes.{name}")), "a size name cannot be a number");
+                    return bad(
+                        at(&format!("sizes.{name}")),
+                        "a size name cannot be a number",
+                    );
                 }
             }
             if !tenant.sizes.contains_key(&tenant.default_size) {
@@ -434,6 +486,11 @@ impl Config {
         }
         match &mut self.catalog {
             CatalogConfig::Sqlite { path } => resolve(path),
+            CatalogConfig::Postgres { password_file, .. } => {
+                if let Some(file) = password_file {
+                    resolve(file);
+                }
+            }
         }
         if let Some(dir) = &mut self.plugins.cache_dir {
             resolve(dir);
@@ -516,8 +573,7 @@ mod tests {
         )
     }
 
-    const MINIMAL: &str =
-        r#"{"tenants": [{"id": "default", "auth": {"plugin": "auth-jwt", "config": {"secret": "s"}}}]}"#;
+    const MINIMAL: &str = r#"{"tenants": [{"id": "default", "auth": {"plugin": "auth-jwt", "config": {"secret": "s"}}}]}"#;
 
     #[test]
     fn defaults() {
@@ -532,24 +588,46 @@ mod tests {
         assert_eq!(t.default_avatar, DefaultAvatar::NotFound);
         assert_eq!(t.cache_max_age, 300);
         assert_eq!(t.transform.plugin, "transform-image");
-        assert!(matches!(&c.storage, StorageConfig::Filesystem { path } if path.ends_with("data/images") && path.is_absolute()));
+        assert!(
+            matches!(&c.storage, StorageConfig::Filesystem { path } if path.ends_with("data/images") && path.is_absolute())
+        );
     }
 
     #[test]
     fn errors_name_the_key() {
         let cases = [
             (r#"{"tenants": [], "listen": "nope"}"#, "listen"),
-            (r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "extra": 1}]}"#, "tenants[0]"),
-            (r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "default_avatar": "500"}]}"#, "tenants[0].default_avatar"),
-            (r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "default_size": "huge"}]}"#, "tenants[0].default_size"),
-            (r#"{"tenants": [{"id": "d e", "auth": {"plugin": "x"}}]}"#, "tenants[0].id"),
-            (r#"{"tenants": [], "storage": {"type": "floppy"}}"#, "storage"),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "extra": 1}]}"#,
+                "tenants[0]",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "default_avatar": "500"}]}"#,
+                "tenants[0].default_avatar",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "default_size": "huge"}]}"#,
+                "tenants[0].default_size",
+            ),
+            (
+                r#"{"tenants": [{"id": "d e", "auth": {"plugin": "x"}}]}"#,
+                "tenants[0].id",
+            ),
+            (
+                r#"{"tenants": [], "storage": {"type": "floppy"}}"#,
+                "storage",
+            ),
             (r#"{"tenants": []}"#, "tenants"),
-            (r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "sizes": {"big": 5000}}]}"#, "tenants[0].sizes.big"),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "sizes": {"big": 5000}}]}"#,
+                "tenants[0].sizes.big",
+            ),
         ];
         for (json, key) in cases {
             match load(json, &[]) {
-                Err(ConfigError::Invalid { key: k, .. }) => assert!(k.starts_with(key), "{json}: {k}"),
+                Err(ConfigError::Invalid { key: k, .. }) => {
+                    assert!(k.starts_with(key), "{json}: {k}")
+                }
                 other => panic!("{json}: {other:?}"),
             }
         }

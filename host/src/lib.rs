@@ -11,13 +11,15 @@ pub mod plugin;
 pub mod service;
 pub mod storage;
 pub mod tenant;
+#[cfg(test)]
+mod test_services;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::cache::Cache;
-use crate::catalog::{SharedCatalog, SqliteCatalog};
+use crate::catalog::{PgCatalog, SharedCatalog, SqliteCatalog};
 use crate::config::{CatalogConfig, Config, StorageConfig};
 use crate::plugin::{Runtime, RuntimeOptions};
 use crate::service::Service;
@@ -31,7 +33,54 @@ pub fn open_catalog(config: &Config) -> anyhow::Result<SharedCatalog> {
             SqliteCatalog::open(path)
                 .with_context(|| format!("opening the SQLite catalog {}", path.display()))?,
         ),
+        CatalogConfig::Postgres {
+            url,
+            password,
+            password_file,
+            pool_size,
+            ..
+        } => {
+            let mut url = url.clone();
+            let secret = match (password, password_file) {
+                (Some(p), _) => Some(p.clone()),
+                (None, Some(file)) => Some(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("reading {}", file.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                (None, None) => None,
+            };
+            if let Some(secret) = secret {
+                url = with_password(&url, &secret)?;
+            }
+            Arc::new(PgCatalog::connect(&url, *pool_size).context("catalog.url")?)
+        }
     })
+}
+
+/// `url` with its password replaced by `password` (percent-encoded).
+fn with_password(url: &str, password: &str) -> anyhow::Result<String> {
+    let encoded: String = password
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let (scheme, rest) = url
+        .split_once("://")
+        .context("catalog.url must look like postgres://user@host/db")?;
+    let (userinfo, host) = rest
+        .split_once('@')
+        .context("catalog.url must name a user (postgres://user@host/db)")?;
+    let user = userinfo.split(':').next().unwrap_or(userinfo);
+    Ok(format!("{scheme}://{user}:{encoded}@{host}"))
 }
 
 /// Opens the configured blob store.
@@ -62,9 +111,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let catalog = open_catalog(&config)?;
-    let applied = catalog.migrate().await.context("migrating the catalog")?;
-    if !applied.is_empty() {
-        tracing::info!(?applied, "applied catalog migrations");
+    if config.catalog.migrate_on_start() {
+        let applied = catalog.migrate().await.context("migrating the catalog")?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied catalog migrations");
+        }
     }
     let store = open_store(&config)?;
     let runtime = plugin_runtime(&config)?;
@@ -85,8 +136,11 @@ pub async fn serve(
         delivery: config.delivery,
         public_base: config.public_base().into(),
     };
+    let address = listener.local_addr()?;
+    // One machine-readable line on stdout, once ready, for scripts and tests on port 0.
+    println!("avatar listening on http://{address}");
     tracing::info!(
-        address = %listener.local_addr()?,
+        %address,
         pooling = runtime.is_pooling(),
         "avatar is serving"
     );

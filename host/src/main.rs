@@ -96,7 +96,7 @@ fn main() -> Result<()> {
     }
 }
 
-fn load(path: &PathBuf) -> Result<Config> {
+fn load(path: &std::path::Path) -> Result<Config> {
     Ok(Config::load(path, std::env::vars())?)
 }
 
@@ -117,10 +117,12 @@ fn serve(path: PathBuf, listen: Option<std::net::SocketAddr>) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
+        let address = listener.local_addr()?;
         if config.public_url.is_none() {
             // With port 0 the real port is only known now.
-            config.listen = listener.local_addr()?;
+            config.listen = address;
         }
+
         avatar_host::serve(config, listener, shutdown_signal()).await
     })
 }
@@ -136,6 +138,9 @@ fn describe(config: &Config) {
     match &config.catalog {
         CatalogConfig::Sqlite { path } => {
             tracing::info!(path = %path.display(), "the catalog is an SQLite file");
+        }
+        CatalogConfig::Postgres { .. } => {
+            tracing::info!("the catalog is in PostgreSQL");
         }
     }
     for tenant in &config.tenants {
@@ -227,7 +232,10 @@ fn token(
                 .with_context(|| format!("tenant {} has no auth.config.secret", tenant.id))?;
             EncodingKey::from_secret(secret.as_bytes())?
         }
-        (None, _) => bail!("tenant {} signs with {algorithm:?}: pass --private-key", tenant.id),
+        (None, _) => bail!(
+            "tenant {} signs with {algorithm:?}: pass --private-key",
+            tenant.id
+        ),
         (Some(file), alg) => {
             let pem = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             match alg {

@@ -420,7 +420,9 @@ fn check_outputs(tenant: &Tenant, images: &[Image]) -> Result<(), ServiceError> 
 }
 
 fn unix_seconds(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn unix_millis(t: SystemTime) -> i64 {

@@ -76,7 +76,9 @@ impl Tenant {
 /// Why a tenant cannot be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TenantError {
-    #[error("tenant {tenant}: plugin {plugin:?} is neither built in ({builtins}) nor a readable .wasm file: {reason}")]
+    #[error(
+        "tenant {tenant}: plugin {plugin:?} is neither built in ({builtins}) nor a readable .wasm file: {reason}"
+    )]
     PluginNotFound {
         tenant: String,
         plugin: String,
@@ -196,7 +198,12 @@ fn build(config: &Config, t: &TenantConfig, runtime: &Runtime) -> Result<Tenant,
             let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
             let images = tenant
                 .transform
-                .transform(&tenant.transform_settings, &tenant.limits, &bytes, &tenant.spec())
+                .transform(
+                    &tenant.transform_settings,
+                    &tenant.limits,
+                    &bytes,
+                    &tenant.spec(),
+                )
                 .map_err(|e| failed(e.to_string()))?;
             DefaultPolicy::Images(
                 images

@@ -21,7 +21,12 @@ pub fn quadrants(width: u32, height: u32) -> RgbImage {
 pub fn translucent(width: u32, height: u32) -> RgbaImage {
     RgbaImage::from_fn(width, height, |x, y| {
         let alpha = if x < width / 2 { 255 } else { 128 };
-        Rgba([(x * 255 / width) as u8, (y * 255 / height) as u8, 128, alpha])
+        Rgba([
+            (x * 255 / width) as u8,
+            (y * 255 / height) as u8,
+            128,
+            alpha,
+        ])
     })
 }
 
@@ -70,7 +75,11 @@ pub fn png_declaring(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
     push_chunk(&mut out, b"IHDR", &ihdr);
-    push_chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    push_chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     push_chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -100,7 +109,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

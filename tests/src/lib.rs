@@ -1,4 +1,5 @@
-//! Helpers for the end-to-end tests: building the test-fixture components, and paths.
+//! Helpers for the end-to-end tests: building the test-fixture components, paths, test
+//! images, and the real `avatar` server (`server`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +8,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, bail};
 
 pub mod images;
+pub mod server;
 
 /// The workspace root.
 pub fn workspace_root() -> &'static Path {
@@ -59,8 +61,7 @@ pub fn build_guest(package: &str) -> Result<PathBuf> {
         }
         let files = message["filenames"].as_array().into_iter().flatten();
         for file in files.filter_map(|f| f.as_str()) {
-            if file.ends_with(".wasm") && message["target"]["name"] == package.replace('-', "_")
-            {
+            if file.ends_with(".wasm") && message["target"]["name"] == package.replace('-', "_") {
                 return Ok(PathBuf::from(file));
             }
         }

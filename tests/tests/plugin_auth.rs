@@ -105,7 +105,11 @@ fn a_valid_hs256_token_is_granted_with_its_claims() {
 fn hs384_and_hs512_when_configured() {
     for (name, alg) in [("HS384", Algorithm::HS384), ("HS512", Algorithm::HS512)] {
         let settings = settings(&[("secret", SECRET), ("algorithm", name)]);
-        assert_eq!(check(&settings, &hs_token(alg, &claims())), Ok(()), "{name}");
+        assert_eq!(
+            check(&settings, &hs_token(alg, &claims())),
+            Ok(()),
+            "{name}"
+        );
     }
 }
 
@@ -142,7 +146,10 @@ fn expired_and_leeway() {
         Err(AuthRejection::Expired)
     );
     let within_leeway = with(claims(), "exp", json!(NOW - 29));
-    assert_eq!(check(&hs256(), &hs_token(Algorithm::HS256, &within_leeway)), Ok(()));
+    assert_eq!(
+        check(&hs256(), &hs_token(Algorithm::HS256, &within_leeway)),
+        Ok(())
+    );
     let strict = settings(&[("secret", SECRET), ("leeway", "0")]);
     assert_eq!(
         check(&strict, &hs_token(Algorithm::HS256, &within_leeway)),
@@ -209,10 +216,16 @@ fn alg_none_is_refused() {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = b64.encode(claims().to_string());
-    for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+    for token in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}"),
+    ] {
         let verdict = check(&hs256(), &token);
         assert!(
-            matches!(verdict, Err(AuthRejection::DisallowedAlgorithm(_) | AuthRejection::Malformed(_))),
+            matches!(
+                verdict,
+                Err(AuthRejection::DisallowedAlgorithm(_) | AuthRejection::Malformed(_))
+            ),
             "{token}: {verdict:?}"
         );
     }
@@ -266,7 +279,10 @@ fn oversized_tokens_are_refused_before_parsing() {
         check(&hs256(), &hs_token(Algorithm::HS256, &huge)),
         Err(AuthRejection::TooLarge)
     );
-    assert_eq!(check(&hs256(), &"a".repeat(1 << 20)), Err(AuthRejection::TooLarge));
+    assert_eq!(
+        check(&hs256(), &"a".repeat(1 << 20)),
+        Err(AuthRejection::TooLarge)
+    );
 }
 
 #[test]
@@ -279,7 +295,10 @@ fn missing_settings_are_the_operators_fault() {
         )
         .expect_err("no secret configured");
     assert!(
-        matches!(error.as_auth_rejection(), Some(AuthRejection::Misconfigured(_))),
+        matches!(
+            error.as_auth_rejection(),
+            Some(AuthRejection::Misconfigured(_))
+        ),
         "{error:?}"
     );
     assert!(error.is_server_fault());

@@ -59,7 +59,10 @@ fn endless_loop_is_stopped_by_the_deadline() {
         .transform(&mode("loop"), &limits(), b"x", &spec())
         .expect_err("an endless loop cannot succeed");
     let elapsed = started.elapsed();
-    assert!(matches!(error, PluginError::Timeout(d) if d == limits().deadline), "{error:?}");
+    assert!(
+        matches!(error, PluginError::Timeout(d) if d == limits().deadline),
+        "{error:?}"
+    );
     assert!(error.is_server_fault());
     // Stopped close to the deadline: not before it, and well before "never".
     assert!(elapsed >= limits().deadline, "stopped early: {elapsed:?}");
@@ -120,7 +123,11 @@ fn concurrent_hostile_calls_do_not_disturb_polite_ones() {
             let plugin = plugin.clone();
             scope.spawn(move || {
                 for _ in 0..2 {
-                    assert!(plugin.transform(&mode(hostile_mode), &limits(), b"x", &spec()).is_err());
+                    assert!(
+                        plugin
+                            .transform(&mode(hostile_mode), &limits(), b"x", &spec())
+                            .is_err()
+                    );
                 }
             });
         }
@@ -186,6 +193,8 @@ fn precompiled_artifacts_are_cached_on_disk() {
     let path = dir.path().join(&artifacts[0]);
     std::fs::write(&path, b"corrupt").expect("corrupt the artifact");
     let third = Runtime::new(&options).expect("runtime");
-    third.load_auth("auth-jwt", wasm).expect("load after corruption");
+    third
+        .load_auth("auth-jwt", wasm)
+        .expect("load after corruption");
     assert!(std::fs::metadata(&path).expect("rewritten").len() > 1000);
 }

@@ -17,7 +17,10 @@ fn plugin() -> &'static TransformPlugin {
     PLUGIN.get_or_init(|| {
         let runtime = Runtime::new(&RuntimeOptions::default()).expect("runtime");
         runtime
-            .load_transform("transform-image", builtin("transform-image").expect("embedded"))
+            .load_transform(
+                "transform-image",
+                builtin("transform-image").expect("embedded"),
+            )
             .expect("transform-image loads")
     })
 }
@@ -69,7 +72,10 @@ fn assert_close(actual: [u8; 3], expected: [u8; 3], what: &str) {
         .map(|(a, e)| a.abs_diff(e))
         .max()
         .unwrap_or(0);
-    assert!(off <= 40, "{what}: got {actual:?}, expected about {expected:?}");
+    assert!(
+        off <= 40,
+        "{what}: got {actual:?}, expected about {expected:?}"
+    );
 }
 
 fn rgb_at(image: &DynamicImage, x: u32, y: u32) -> [u8; 3] {
@@ -99,14 +105,21 @@ fn every_input_format_keeps_or_becomes_the_right_format() {
             // Top-left quadrant stays red, bottom-right white.
             assert_close(rgb_at(&decoded, 2, 2), [255, 0, 0], "top left");
             let last = image.width - 3;
-            assert_close(rgb_at(&decoded, last, last), [255, 255, 255], "bottom right");
+            assert_close(
+                rgb_at(&decoded, last, last),
+                [255, 255, 255],
+                "bottom right",
+            );
         }
     }
 }
 
 #[test]
 fn translucent_png_keeps_its_alpha() {
-    let upload = encode(&DynamicImage::ImageRgba8(translucent(200, 200)), image::ImageFormat::Png);
+    let upload = encode(
+        &DynamicImage::ImageRgba8(translucent(200, 200)),
+        image::ImageFormat::Png,
+    );
     let images = transform(&upload, &spec(&[100], None)).expect("transform");
     let decoded = decode(&images[0]).to_rgba8();
     assert_eq!(decoded.get_pixel(10, 50).0[3], 255);
@@ -117,7 +130,10 @@ fn translucent_png_keeps_its_alpha() {
 fn a_non_square_source_is_cropped_to_its_centre() {
     // 400x200: the centred 200x200 square spans x in 100..300, i.e. the inner halves of the
     // left (red/blue) and right (green/white) quadrants.
-    let upload = encode(&DynamicImage::ImageRgb8(quadrants(400, 200)), image::ImageFormat::Png);
+    let upload = encode(
+        &DynamicImage::ImageRgb8(quadrants(400, 200)),
+        image::ImageFormat::Png,
+    );
     let images = transform(&upload, &spec(&[100], None)).expect("transform");
     let decoded = decode(&images[0]);
     assert_eq!(decoded.dimensions(), (100, 100));
@@ -130,7 +146,10 @@ fn a_non_square_source_is_cropped_to_its_centre() {
 fn an_exif_rotated_jpeg_comes_out_upright() {
     // Stored sideways: orientation 6 means "rotate 90° clockwise to display". The stored top
     // left (red) must end up top right after rotation.
-    let jpeg = encode(&DynamicImage::ImageRgb8(quadrants(200, 200)), image::ImageFormat::Jpeg);
+    let jpeg = encode(
+        &DynamicImage::ImageRgb8(quadrants(200, 200)),
+        image::ImageFormat::Jpeg,
+    );
     let rotated = with_exif_orientation(&jpeg, 6);
     let images = transform(&rotated, &spec(&[100], None)).expect("transform");
     let decoded = decode(&images[0]);
@@ -176,11 +195,19 @@ fn truncated_and_random_bytes_are_refused() {
     let source = DynamicImage::ImageRgb8(quadrants(256, 256));
     let png = encode(&source, image::ImageFormat::Png);
     let jpeg = encode(&source, image::ImageFormat::Jpeg);
-    for (name, bytes) in [("png", &png[..png.len() / 2]), ("jpeg", &jpeg[..jpeg.len() / 3])] {
+    for (name, bytes) in [
+        ("png", &png[..png.len() / 2]),
+        ("jpeg", &jpeg[..jpeg.len() / 3]),
+    ] {
         let verdict = transform(bytes, &spec(&[64], None));
-        assert!(matches!(verdict, Err(TransformRejection::Undecodable(_))), "{name}: {verdict:?}");
+        assert!(
+            matches!(verdict, Err(TransformRejection::Undecodable(_))),
+            "{name}: {verdict:?}"
+        );
     }
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     for bytes in [&random[..], b"", b"GIF89a"] {
         let verdict = transform(bytes, &spec(&[64], None));
         assert!(
@@ -195,12 +222,18 @@ fn truncated_and_random_bytes_are_refused() {
 
 #[test]
 fn sizes_larger_than_the_source_are_skipped_except_the_smallest() {
-    let upload = encode(&DynamicImage::ImageRgb8(quadrants(300, 300)), image::ImageFormat::Png);
+    let upload = encode(
+        &DynamicImage::ImageRgb8(quadrants(300, 300)),
+        image::ImageFormat::Png,
+    );
     let images = transform(&upload, &spec(&[1024, 512, 256, 128], None)).expect("transform");
     let sides: Vec<_> = images.iter().map(|i| i.width).collect();
     assert_eq!(sides, [256, 128]);
 
-    let tiny = encode(&DynamicImage::ImageRgb8(quadrants(40, 40)), image::ImageFormat::Png);
+    let tiny = encode(
+        &DynamicImage::ImageRgb8(quadrants(40, 40)),
+        image::ImageFormat::Png,
+    );
     let images = transform(&tiny, &spec(&[512, 256, 128], None)).expect("transform");
     let sides: Vec<_> = images.iter().map(|i| (i.width, i.height)).collect();
     assert_eq!(sides, [(128, 128)], "the smallest size is always produced");
@@ -208,7 +241,10 @@ fn sizes_larger_than_the_source_are_skipped_except_the_smallest() {
 
 #[test]
 fn explicit_output_formats_are_honoured() {
-    let upload = encode(&DynamicImage::ImageRgb8(quadrants(200, 200)), image::ImageFormat::Jpeg);
+    let upload = encode(
+        &DynamicImage::ImageRgb8(quadrants(200, 200)),
+        image::ImageFormat::Jpeg,
+    );
     for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp] {
         let images = transform(&upload, &spec(&[96, 48], Some(format))).expect("transform");
         for image in &images {
@@ -223,7 +259,10 @@ fn explicit_output_formats_are_honoured() {
 
 #[test]
 fn encode_turns_raw_pixels_into_files() {
-    let upload = encode(&DynamicImage::ImageRgb8(quadrants(200, 200)), image::ImageFormat::Png);
+    let upload = encode(
+        &DynamicImage::ImageRgb8(quadrants(200, 200)),
+        image::ImageFormat::Png,
+    );
     let raw = transform(&upload, &spec(&[64, 32], Some(ImageFormat::Rgba8))).expect("rgba8");
     let encoded = plugin()
         .encode(&no_settings(), &limits(), raw, ImageFormat::Webp, 90)
@@ -237,9 +276,19 @@ fn encode_turns_raw_pixels_into_files() {
 
 #[test]
 fn invalid_specs_are_refused() {
-    let upload = encode(&DynamicImage::ImageRgb8(quadrants(64, 64)), image::ImageFormat::Png);
-    for bad in [spec(&[], None), spec(&[0], None), spec(&[64], Some(ImageFormat::Gif))] {
+    let upload = encode(
+        &DynamicImage::ImageRgb8(quadrants(64, 64)),
+        image::ImageFormat::Png,
+    );
+    for bad in [
+        spec(&[], None),
+        spec(&[0], None),
+        spec(&[64], Some(ImageFormat::Gif)),
+    ] {
         let verdict = transform(&upload, &bad);
-        assert!(matches!(verdict, Err(TransformRejection::InvalidInput(_))), "{bad:?}: {verdict:?}");
+        assert!(
+            matches!(verdict, Err(TransformRejection::InvalidInput(_))),
+            "{bad:?}: {verdict:?}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! its backends, chosen once at start-up from the configuration.
 
 mod migrate;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use migrate::{MIGRATIONS, Migration};
+pub use postgres::PgCatalog;
 pub use sqlite::SqliteCatalog;
 
 use crate::plugin::ImageFormat;

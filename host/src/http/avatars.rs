@@ -234,7 +234,9 @@ pub async fn put_avatar(
     // Refuse before reading a byte of the body when the token is already known.
     let mut authorized = false;
     if let Some(token) = &token {
-        app.service.authorize(&tenant, &method, &hash, token).await?;
+        app.service
+            .authorize(&tenant, &method, &hash, token)
+            .await?;
         authorized = true;
     }
     let limit = tenant.max_upload_bytes;
@@ -269,14 +271,20 @@ pub async fn put_avatar(
     };
     if !authorized {
         let token = token.unwrap_or_default();
-        app.service.authorize(&tenant, &method, &hash, &token).await?;
+        app.service
+            .authorize(&tenant, &method, &hash, &token)
+            .await?;
     }
     let upload = upload
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ApiError::bad_request("missing-image", "the request carries no image"))?;
     let record = app.service.upload(&tenant, &hash, upload).await?;
     tracing::info!(tenant = %tenant.id, hash = %hash, version = %record.version, "avatar stored");
-    Ok((StatusCode::CREATED, axum::Json(upload_json(&app, &tenant, &record))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(upload_json(&app, &tenant, &record)),
+    )
+        .into_response())
 }
 
 /// `DELETE /{hash}`.
@@ -289,7 +297,9 @@ pub async fn delete_avatar(
     let tenant = app.tenants.default_tenant().clone();
     let hash = parse_hash(&hash)?;
     let token = bearer(&headers).or(query.token).unwrap_or_default();
-    app.service.authorize(&tenant, "DELETE", &hash, &token).await?;
+    app.service
+        .authorize(&tenant, "DELETE", &hash, &token)
+        .await?;
     app.service.delete(&tenant, &hash).await?;
     tracing::info!(tenant = %tenant.id, hash = %hash, "avatar deleted");
     Ok(StatusCode::NO_CONTENT.into_response())

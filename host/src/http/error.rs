@@ -31,7 +31,11 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "no avatar for this hash")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no avatar for this hash",
+        )
     }
 
     pub fn payload_too_large(limit: u64) -> Self {
@@ -44,19 +48,24 @@ impl ApiError {
 
     fn internal(code: &'static str, status: StatusCode, error: &dyn std::fmt::Display) -> Self {
         let id = next_error_id();
-        tracing::error!(error_id = %id, %error, "request failed");
+        tracing::error!(request_id = %id, %error, "request failed");
         Self::new(
             status,
             code,
-            format!("the service failed to handle this request (error id {id})"),
+            format!("the service failed to handle this request (request id {id})"),
         )
     }
 }
 
+tokio::task_local! {
+    /// The id of the request being handled, also sent as `x-request-id`.
+    pub(super) static REQUEST_ID: String;
+}
+
 fn next_error_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("{:x}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 impl IntoResponse for ApiError {
@@ -64,9 +73,14 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            let value = format!(r#"Bearer error="invalid_token", error_description="{}""#, self.code);
+            let value = format!(
+                r#"Bearer error="invalid_token", error_description="{}""#,
+                self.code
+            );
             if let Ok(value) = HeaderValue::from_str(&value) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
             }
         }
         response
@@ -96,12 +110,20 @@ impl From<PluginError> for ApiError {
     fn from(error: PluginError) -> Self {
         if let Some(rejection) = error.as_auth_rejection() {
             return auth_error(rejection).unwrap_or_else(|| {
-                Self::internal("plugin-misconfigured", StatusCode::INTERNAL_SERVER_ERROR, &error)
+                Self::internal(
+                    "plugin-misconfigured",
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &error,
+                )
             });
         }
         if let Some(rejection) = error.as_transform_rejection() {
             return image_error(rejection).unwrap_or_else(|| {
-                Self::internal("plugin-misconfigured", StatusCode::INTERNAL_SERVER_ERROR, &error)
+                Self::internal(
+                    "plugin-misconfigured",
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &error,
+                )
             });
         }
         let code = match &error {
@@ -116,7 +138,8 @@ impl From<PluginError> for ApiError {
 /// The client-facing answer to an auth rejection; `None` for the operator's faults.
 fn auth_error(r: &AuthRejection) -> Option<ApiError> {
     use AuthRejection as R;
-    let unauthorized = |code, message: String| ApiError::new(StatusCode::UNAUTHORIZED, code, message);
+    let unauthorized =
+        |code, message: String| ApiError::new(StatusCode::UNAUTHORIZED, code, message);
     let forbidden = |code, message: String| ApiError::new(StatusCode::FORBIDDEN, code, message);
     Some(match r {
         R::Missing => unauthorized("missing-token", "a bearer token is required".into()),
@@ -142,15 +165,21 @@ fn image_error(r: &TransformRejection) -> Option<ApiError> {
             "unsupported-image",
             format!("{r}; send JPEG, PNG, GIF or WebP"),
         ),
-        R::Undecodable(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "undecodable-image", r.to_string())
-        }
-        R::TooManyPixels { .. } => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too-many-pixels", r.to_string())
-        }
-        R::InvalidInput(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-image", r.to_string())
-        }
+        R::Undecodable(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "undecodable-image",
+            r.to_string(),
+        ),
+        R::TooManyPixels { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too-many-pixels",
+            r.to_string(),
+        ),
+        R::InvalidInput(_) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-image",
+            r.to_string(),
+        ),
         R::Misconfigured(_) => return None,
     })
 }

@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::error::ApiError;
 use super::AppState;
 use super::avatars::image_response;
+use super::error::ApiError;
 use crate::storage::validate_key;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

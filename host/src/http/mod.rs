@@ -59,7 +59,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such endpoint; see GET /")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such endpoint; see GET /",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -76,11 +80,13 @@ async fn cors_and_request_id(request: Request, next: Next) -> Response {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = format!("{:x}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let method = request.method().clone();
-    let span = tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
     let mut response = if method == Method::OPTIONS {
         preflight()
     } else {
-        tracing::Instrument::instrument(next.run(request), span).await
+        let run = tracing::Instrument::instrument(next.run(request), span);
+        error::REQUEST_ID.scope(id.clone(), run).await
     };
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {

@@ -90,7 +90,9 @@ pub fn validate_key(key: &str) -> Result<(), StorageError> {
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
-        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
     if ok {
         Ok(())
     } else {

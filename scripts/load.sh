@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Load test against the real `avatar` binary on loopback, bounded in time:
+#   GET /{hash}/medium in proxy and redirect delivery (wrk, 2 threads, 32 connections),
+#   and upload latency of a 1000x1000 JPEG (wrk, 1 connection).
+# Usage: scripts/load.sh [SECONDS_PER_RUN]   (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN="${1:-10}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+cargo build -q --release --bin avatar
+cargo build -q --release -p avatar-tests --example make_image
+BIN="$CARGO_TARGET_DIR/release/avatar"
+WORK=$(mktemp -d)
+trap 'kill "${SERVER:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+"$CARGO_TARGET_DIR/release/examples/make_image" "$WORK/upload.jpg" 1000 >/dev/null
+cp -r assets "$WORK/"
+sed -e 's|"data/|"'"$WORK"'/data/|g' config.json > "$WORK/config.json"
+
+start() { # $1 = delivery
+  AVATAR__DELIVERY="$1" RUST_LOG=warn "$BIN" serve --config "$WORK/config.json" --listen 127.0.0.1:0 \
+    > "$WORK/out" 2> "$WORK/err" &
+  SERVER=$!
+  for _ in $(seq 1 300); do
+    URL=$(sed -n 's/^avatar listening on //p' "$WORK/out"); [ -n "$URL" ] && break; sleep 0.1
+  done
+  [ -n "$URL" ] || { cat "$WORK/err"; exit 1; }
+}
+stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
+
+HASH=$(printf 'load@example.com' | sha1sum | cut -d' ' -f1)
+TOKEN=$("$BIN" token --config "$WORK/config.json" --hash "$HASH" --ttl 3600 2>/dev/null)
+cat > "$WORK/upload.lua" <<LUA
+local f = io.open("$WORK/upload.jpg", "rb"); local body = f:read("*a"); f:close()
+wrk.method = "PUT"; wrk.body = body
+wrk.headers["Content-Type"] = "image/jpeg"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+
+echo "== conditions: $(nproc) cores, server and wrk on the same machine, release build"
+start proxy
+curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: image/jpeg' \
+  --data-binary @"$WORK/upload.jpg" "$URL/$HASH"
+echo "== GET /{hash}/medium, proxy delivery"
+wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/$HASH/medium"
+echo "== PUT /{hash}, 1000x1000 JPEG to 4 sizes, one client"
+wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s "$WORK/upload.lua" "$URL/$HASH"
+stop
+start redirect
+echo "== GET /{hash}/medium, redirect delivery (302)"
+wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/$HASH/medium"
+stop

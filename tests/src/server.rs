@@ -1,0 +1,904 @@
+//! The real `avatar` binary for end-to-end tests: built once per test process, started on a
+//! free loopback port with a temporary data directory and its own configuration, and spoken
+//! to over HTTP (a blocking `ureq` agent, plus a raw socket for what a polite client cannot
+//! send: lying `Content-Length`s and bodies that never end).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use image::DynamicImage;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use ureq::http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+
+use crate::workspace_root;
+
+/// How long a server may take to print its "listening on" line.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one HTTP exchange may take before the test fails instead of hanging.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopped server may take to exit after `SIGTERM`.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The tenant every test server has.
+pub const TENANT: &str = "default";
+
+/// The `avatar` executable, built once per test process with the same profile and target
+/// directory as the running test (cargo does not hold its build lock while tests run).
+pub fn avatar_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| build_avatar().unwrap_or_else(|e| panic!("building avatar: {e:#}")))
+        .clone()
+}
+
+fn build_avatar() -> anyhow::Result<PathBuf> {
+    use anyhow::{Context, bail};
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_root())
+        .args(["build", "-p", "avatar-host", "--bin", "avatar"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .arg("--target-dir")
+        .arg(target_dir());
+    match test_profile().as_str() {
+        "debug" => {}
+        "release" => {
+            command.arg("--release");
+        }
+        other => {
+            command.args(["--profile", other]);
+        }
+    }
+    let output = command.output().context("running cargo")?;
+    if !output.status.success() {
+        bail!(
+            "cargo build of avatar failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == "avatar"
+            && let Some(exe) = message["executable"].as_str()
+        {
+            return Ok(PathBuf::from(exe));
+        }
+    }
+    bail!("cargo built avatar but reported no executable")
+}
+
+/// The target directory of the running test: its executable is
+/// `<target>/<profile>/deps/<name>-<hash>`.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the test executable lives in a target directory")
+        .to_owned()
+}
+
+fn test_profile() -> String {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.ancestors()
+        .nth(2)
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .unwrap_or("debug")
+        .to_owned()
+}
+
+/// Compiled plugins shared by every test server (the cache writes atomically and names files
+/// by content), so each start loads them instead of compiling them again.
+fn shared_plugin_cache() -> PathBuf {
+    target_dir().join("avatar-e2e-plugin-cache")
+}
+
+/// A development secret no other server in this run shares.
+fn unique_secret() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "e2e-development-secret-{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Seconds since the epoch, as JWT claims count time.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// Signs `claims` with HS256 and `secret`.
+pub fn sign(claims: &Value, secret: &str) -> String {
+    let key = EncodingKey::from_secret(secret.as_bytes()).expect("an HMAC key");
+    encode(&Header::new(Algorithm::HS256), claims, &key).expect("signing a token")
+}
+
+/// How `GET` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Proxy,
+    Redirect,
+}
+
+/// Options of a test server; see [`TestServer::builder`].
+pub struct Builder {
+    delivery: Delivery,
+    default_avatar: Value,
+    sizes: Option<Value>,
+    default_size: Option<String>,
+    max_upload_bytes: Option<u64>,
+    max_source_pixels: Option<u64>,
+    cache_max_age: Option<u64>,
+    cache: Option<(u64, u64)>,
+    dir: Option<TempDir>,
+    env: Vec<(String, String)>,
+}
+
+impl Builder {
+    /// `proxy` (the default) or `redirect`.
+    pub fn delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
+        self
+    }
+
+    /// The tenant's `default_avatar`: `"404"` (the default), `{"hash": …}` or `{"file": …}`;
+    /// the file `default-avatar.png`, next to the configuration, is a copy of
+    /// `assets/default-avatar.png`.
+    pub fn default_avatar(mut self, policy: Value) -> Self {
+        self.default_avatar = policy;
+        self
+    }
+
+    /// The tenant's named sizes and default size.
+    pub fn sizes(mut self, sizes: Value, default_size: &str) -> Self {
+        self.sizes = Some(sizes);
+        self.default_size = Some(default_size.to_owned());
+        self
+    }
+
+    /// `limits.max_upload_bytes`.
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.max_upload_bytes = Some(bytes);
+        self
+    }
+
+    /// `limits.max_source_pixels`.
+    pub fn max_source_pixels(mut self, pixels: u64) -> Self {
+        self.max_source_pixels = Some(pixels);
+        self
+    }
+
+    /// The tenant's `cache_max_age`.
+    pub fn cache_max_age(mut self, seconds: u64) -> Self {
+        self.cache_max_age = Some(seconds);
+        self
+    }
+
+    /// The in-memory cache: `max_records` and `max_image_mib` (0 and 0 turn it off).
+    pub fn cache(mut self, max_records: u64, max_image_mib: u64) -> Self {
+        self.cache = Some((max_records, max_image_mib));
+        self
+    }
+
+    /// Reuses a directory a previous server left (see [`TestServer::into_dir`]): its data
+    /// stays, its configuration is written anew.
+    pub fn dir(mut self, dir: TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    /// An environment variable for the server process.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The configuration file's content (with `secret`) for a server rooted at `dir`.
+    fn config(&self, secret: &str) -> Value {
+        let mut tenant = json!({
+            "id": TENANT,
+            "auth": {
+                "plugin": "auth-jwt",
+                "config": {"algorithm": "HS256", "secret": secret, "leeway": 5}
+            },
+            "transform": {"plugin": "transform-image"},
+            "default_avatar": self.default_avatar,
+        });
+        if let Some(sizes) = &self.sizes {
+            tenant["sizes"] = sizes.clone();
+        }
+        if let Some(size) = &self.default_size {
+            tenant["default_size"] = json!(size);
+        }
+        if let Some(age) = self.cache_max_age {
+            tenant["cache_max_age"] = json!(age);
+        }
+        let mut limits = json!({});
+        if let Some(bytes) = self.max_upload_bytes {
+            limits["max_upload_bytes"] = json!(bytes);
+        }
+        if let Some(pixels) = self.max_source_pixels {
+            limits["max_source_pixels"] = json!(pixels);
+        }
+        let mut config = json!({
+            "listen": "127.0.0.1:0",
+            "storage": {"type": "filesystem", "path": "data/images"},
+            "catalog": {"type": "sqlite", "path": "data/avatar.db"},
+            "delivery": match self.delivery {
+                Delivery::Proxy => "proxy",
+                Delivery::Redirect => "redirect",
+            },
+            "limits": limits,
+            "plugins": {"cache_dir": shared_plugin_cache(), "max_instances": 16},
+            "tenants": [tenant],
+        });
+        if let Some((records, mib)) = self.cache {
+            config["cache"] = json!({"max_records": records, "max_image_mib": mib});
+        }
+        config
+    }
+
+    /// Writes the configuration into a fresh (or the reused) directory and starts the server.
+    pub fn start(self) -> TestServer {
+        let secret = unique_secret();
+        let config = self.config(&secret);
+        let Builder { dir, env, .. } = self;
+        let dir = dir.unwrap_or_else(|| {
+            tempfile::Builder::new()
+                .prefix("avatar-e2e-")
+                .tempdir()
+                .expect("a temporary directory")
+        });
+        std::fs::copy(
+            workspace_root().join("assets/default-avatar.png"),
+            dir.path().join("default-avatar.png"),
+        )
+        .expect("copying the default avatar");
+        let config_path = dir.path().join("config.json");
+        std::fs::write(
+            &config_path,
+            serde_json::to_vec_pretty(&config).expect("JSON"),
+        )
+        .expect("writing config.json");
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(Some(REQUEST_TIMEOUT))
+                .build(),
+        );
+        let mut server = TestServer {
+            base_url: String::new(),
+            dir,
+            config_path,
+            secret,
+            env,
+            process: None,
+            agent,
+        };
+        server.spawn();
+        server
+    }
+}
+
+/// A running `avatar serve`; dropping it kills the process (and removes the directory).
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub base_url: String,
+    dir: TempDir,
+    config_path: PathBuf,
+    secret: String,
+    env: Vec<(String, String)>,
+    process: Option<Process>,
+    agent: ureq::Agent,
+}
+
+struct Process {
+    child: Child,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server with the defaults: proxy delivery, the default sizes, `default_avatar` "404".
+    pub fn builder() -> Builder {
+        Builder {
+            delivery: Delivery::Proxy,
+            default_avatar: json!("404"),
+            sizes: None,
+            default_size: None,
+            max_upload_bytes: None,
+            max_source_pixels: None,
+            cache_max_age: None,
+            cache: None,
+            dir: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Starts a server with the defaults.
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    fn spawn(&mut self) {
+        let mut command = Command::new(avatar_binary());
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
+            .env_remove("AVATAR_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("AVATAR__") {
+                command.env_remove(key);
+            }
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let mut child = command.spawn().expect("spawning avatar serve");
+
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let stderr_reader = {
+            let mut pipe = child.stderr.take().expect("piped stderr");
+            let stderr = stderr.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    stderr
+                        .lock()
+                        .expect("stderr buffer")
+                        .extend_from_slice(&buf[..n]);
+                }
+            })
+        };
+        let (line_tx, line_rx) = mpsc::channel();
+        {
+            let stdout = child.stdout.take().expect("piped stdout");
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines();
+                for line in lines.by_ref() {
+                    let Ok(line) = line else { break };
+                    if let Some(url) = line.strip_prefix("avatar listening on ") {
+                        let _ = line_tx.send(url.trim().to_owned());
+                        break;
+                    }
+                }
+                // Keep draining so the server never blocks on a full pipe.
+                for _ in lines {}
+            });
+        }
+        let mut process = Process {
+            child,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        };
+        let url = match line_rx.recv_timeout(START_TIMEOUT) {
+            Ok(url) => url,
+            Err(e) => {
+                let _ = process.child.kill();
+                let status = process.child.wait();
+                let stderr = process.stderr_text();
+                panic!(
+                    "avatar serve did not say it was listening ({e}; exit: {status:?}); stderr:\n{stderr}"
+                );
+            }
+        };
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "unexpected listening line: {url}"
+        );
+        self.base_url = url;
+        self.process = Some(process);
+        self.wait_healthy();
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.agent.get(self.url("/healthz")).call() {
+                Ok(response) if response.status() == 200 => return,
+                other if Instant::now() > deadline => {
+                    panic!("/healthz never answered 200: {other:?}\n{}", self.stderr())
+                }
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.process
+            .as_ref()
+            .map(Process::stderr_text)
+            .unwrap_or_default()
+    }
+
+    /// Stops the server with `SIGTERM` (killing it after a deadline), keeping its directory,
+    /// and returns how it exited.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut process = self.process.take().expect("the server is running");
+        let pid = process.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        let status = loop {
+            match process.child.try_wait().expect("waiting for avatar") {
+                Some(status) => break status,
+                None if Instant::now() > deadline => {
+                    let _ = process.child.kill();
+                    break process.child.wait().expect("waiting for avatar");
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        if let Some(reader) = process.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        status
+    }
+
+    /// Stops the server and starts it again on the same directory and configuration.
+    pub fn restart(&mut self) -> ExitStatus {
+        let status = self.stop();
+        self.spawn();
+        status
+    }
+
+    /// Stops the server and hands over its directory, for a server with another configuration.
+    pub fn into_dir(mut self) -> TempDir {
+        if self.process.is_some() {
+            self.stop();
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// The directory holding `config.json` and `data/`.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `data/`: the catalog and the images.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `data/images/`, the blob store's root.
+    pub fn images_dir(&self) -> PathBuf {
+        self.data_dir().join("images")
+    }
+
+    /// The configuration file.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Every regular file under the blob store's root.
+    pub fn image_files(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![self.images_dir()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                match entry.file_type() {
+                    Ok(t) if t.is_dir() => pending.push(path),
+                    Ok(_) => found.push(path),
+                    Err(_) => {}
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// An absolute URL for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The tenant's JWT secret.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// A valid token for changing `hash`, valid for ten minutes.
+    pub fn token(&self, hash: &str) -> String {
+        let now = unix_now();
+        self.sign(&json!({
+            "sub": "e2e",
+            "hash": hash,
+            "tenant": TENANT,
+            "iat": now,
+            "exp": now + 600,
+        }))
+    }
+
+    /// Signs `claims` with this server's secret.
+    pub fn sign(&self, claims: &Value) -> String {
+        sign(claims, &self.secret)
+    }
+
+    /// Sends one request; `body` `None` sends none.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        let mut builder = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("a method"))
+            .uri(self.url(path));
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let result = match body {
+            Some(body) => self.agent.run(builder.body(body).expect("a request")),
+            None => self.agent.run(builder.body(()).expect("a request")),
+        };
+        let mut response =
+            result.unwrap_or_else(|e| panic!("{method} {path} failed: {e}\n{}", self.stderr()));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[], None)
+    }
+
+    /// `GET path` with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request("GET", path, headers, None)
+    }
+
+    /// `HEAD path`.
+    pub fn head(&self, path: &str) -> Reply {
+        self.request("HEAD", path, &[], None)
+    }
+
+    /// `PUT /{hash}` with `bytes` as the body, `content_type`, and a valid bearer token.
+    pub fn upload(&self, hash: &str, bytes: &[u8], content_type: &str) -> Reply {
+        let auth = format!("Bearer {}", self.token(hash));
+        self.request(
+            "PUT",
+            &format!("/{hash}"),
+            &[("authorization", &auth), ("content-type", content_type)],
+            Some(bytes),
+        )
+    }
+
+    /// Uploads a PNG, asserts `201`, and returns the JSON answer.
+    pub fn upload_png(&self, hash: &str, png: &[u8]) -> Value {
+        let reply = self.upload(hash, png, "image/png");
+        assert_eq!(reply.status, 201, "upload of {hash}: {}", reply.text());
+        reply.json()
+    }
+
+    /// `DELETE /{hash}` with `token` as the bearer token, if any.
+    pub fn delete(&self, hash: &str, token: Option<&str>) -> Reply {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.request("DELETE", &format!("/{hash}"), &headers, None)
+    }
+
+    /// Sends `method path` over a raw socket with `headers` (plus `Host`), then `body` from
+    /// another thread. With `finish` false the connection stays open after the body, like a
+    /// client that has more to send. Returns the response, failing the test when none comes
+    /// within the request timeout.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        finish: bool,
+    ) -> Reply {
+        let address = self
+            .base_url
+            .strip_prefix("http://")
+            .expect("an http base URL");
+        let mut stream = TcpStream::connect(address).expect("connecting to the server");
+        stream
+            .set_read_timeout(Some(REQUEST_TIMEOUT))
+            .expect("a read timeout");
+        stream
+            .set_write_timeout(Some(REQUEST_TIMEOUT))
+            .expect("a write timeout");
+        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream
+            .write_all(head.as_bytes())
+            .expect("writing the request head");
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let mut writer = stream.try_clone().expect("a second handle on the socket");
+        std::thread::spawn(move || {
+            // The server may refuse midway and close: a failed write is expected then.
+            if writer.write_all(&body).is_ok() && !finish {
+                let _ = done_rx.recv();
+            }
+        });
+        let reply = read_response(&mut stream)
+            .unwrap_or_else(|e| panic!("{method} {path}: no response: {e}\n{}", self.stderr()));
+        drop(done_tx);
+        let _ = stream.shutdown(Shutdown::Both);
+        reply
+    }
+}
+
+impl Process {
+    fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().expect("stderr buffer")).into_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.child.kill();
+            let _ = process.child.wait();
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response whose body has a `Content-Length` (or none).
+fn read_response(stream: &mut TcpStream) -> std::io::Result<Reply> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("closed after {:?}", String::from_utf8_lossy(&buf)),
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':')
+            && let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.trim().as_bytes()),
+                HeaderValue::from_str(value.trim()),
+            )
+        {
+            headers.append(name, value);
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// `data` in HTTP/1.1 chunked encoding, with the final empty chunk when `last`.
+pub fn chunked(data: &[u8], last: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 16);
+    for piece in data.chunks(16 << 10) {
+        out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        out.extend_from_slice(piece);
+        out.extend_from_slice(b"\r\n");
+    }
+    if last {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+    out
+}
+
+/// A `multipart/form-data` body, built part by part.
+pub struct Multipart {
+    boundary: String,
+    body: Vec<u8>,
+}
+
+impl Default for Multipart {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Multipart {
+    pub fn new() -> Self {
+        Self {
+            boundary: "e2e-boundary-7d1f0c2a9b".to_owned(),
+            body: Vec::new(),
+        }
+    }
+
+    /// A file part.
+    pub fn file(mut self, name: &str, filename: &str, content_type: &str, data: &[u8]) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\ncontent-type: {content_type}\r\n\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self.body.extend_from_slice(data);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// A text part.
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self
+    }
+
+    /// The `Content-Type` header value.
+    pub fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
+    }
+
+    /// The body so far, without the closing delimiter (for a body that never ends).
+    pub fn unfinished(&self) -> Vec<u8> {
+        self.body.clone()
+    }
+
+    /// The content type and the complete body.
+    pub fn finish(mut self) -> (String, Vec<u8>) {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (self.content_type(), self.body)
+    }
+}
+
+/// An HTTP response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The value of header `name`, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as text, for messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    /// The body as an image.
+    pub fn image(&self) -> DynamicImage {
+        image::load_from_memory(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body of {} bytes ({:?}) is not an image: {e}",
+                self.body.len(),
+                self.header("content-type")
+            )
+        })
+    }
+
+    /// Asserts an error answer: `status`, a JSON `{"error": {"code", "message"}}` body with
+    /// `code` and a non-empty message.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status, self.error_code().as_str()),
+            (status, code),
+            "expected {status} {code}; got body {}",
+            self.text()
+        );
+        assert!(
+            self.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "error content type: {:?}",
+            self.header("content-type")
+        );
+        let message = &self.json()["error"]["message"];
+        assert!(
+            message.as_str().is_some_and(|m| !m.is_empty()),
+            "error without a message: {}",
+            self.text()
+        );
+    }
+
+    /// `error.code` of a JSON error body, or `<no code>`.
+    pub fn error_code(&self) -> String {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "<no code>".to_owned())
+    }
+}
+
+/// A PNG of `width` x `height` with the four coloured quadrants of [`crate::images::quadrants`].
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = DynamicImage::ImageRgb8(crate::images::quadrants(width, height));
+    crate::images::encode(&image, image::ImageFormat::Png)
+}
+
+/// A PNG of `side` x `side` in one colour.
+pub fn solid_png(side: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let image = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(side, side, image::Rgb(rgb)));
+    crate::images::encode(&image, image::ImageFormat::Png)
+}

@@ -1,0 +1,191 @@
+//! Replacing an avatar while readers hammer it: every read is a `200` with a whole image, old
+//! or new, never an error or a torn file; with the cache on, off, and with redirect delivery.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use avatar_tests::server::{Delivery, Reply, TestServer, solid_png};
+use image::GenericImageView;
+
+const HASH: &str = "0123456789abcdef0123456789abcdef01234567";
+const READERS: usize = 4;
+const REPLACEMENTS: usize = 10;
+/// The whole exercise, readers included, must end within this.
+const BUDGET: Duration = Duration::from_secs(20);
+
+const RED: [u8; 3] = [255, 0, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+
+/// What one reader saw.
+#[derive(Default)]
+struct Seen {
+    reads: usize,
+    failures: Vec<String>,
+}
+
+/// Checks one answer: a `200` whose body decodes to a `side`-pixel square of red or blue.
+fn check(reply: &Reply, side: u32, what: &str) -> Result<(), String> {
+    if reply.status != 200 {
+        return Err(format!("{what}: {} {}", reply.status, reply.text()));
+    }
+    let image = image::load_from_memory(&reply.body)
+        .map_err(|e| format!("{what}: {} bytes do not decode: {e}", reply.body.len()))?;
+    if image.dimensions() != (side, side) {
+        return Err(format!(
+            "{what}: {:?}, not {side} pixels",
+            image.dimensions()
+        ));
+    }
+    let pixel = image.to_rgb8().get_pixel(side / 2, side / 2).0;
+    let near = |c: [u8; 3]| pixel.iter().zip(c).all(|(x, y)| x.abs_diff(y) <= 16);
+    if near(RED) || near(BLUE) {
+        Ok(())
+    } else {
+        Err(format!("{what}: a pixel of neither image: {pixel:?}"))
+    }
+}
+
+/// `GET path`, following a redirect to `/_media/`.
+fn fetch(server: &TestServer, path: &str) -> Result<Reply, String> {
+    let reply = server.get(path);
+    if reply.status != 302 {
+        return Ok(reply);
+    }
+    let location = reply.header("location").unwrap_or_default();
+    match location.strip_prefix(&server.base_url) {
+        Some(media) => Ok(server.get(media)),
+        None => Err(format!("{path}: redirected elsewhere: {location}")),
+    }
+}
+
+/// One read of `path`.
+fn read(server: &TestServer, path: &str, side: u32) -> Result<(), String> {
+    check(&fetch(server, path)?, side, path)
+}
+
+fn replace_under_readers(server: TestServer) {
+    let started = Instant::now();
+    let deadline = started + BUDGET;
+    let red = solid_png(512, RED);
+    let blue = solid_png(512, BLUE);
+    server.upload_png(HASH, &red);
+
+    let server = Arc::new(server);
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..READERS)
+        .map(|i| {
+            let server = server.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (path, side) = if i % 2 == 0 {
+                    (format!("/{HASH}"), 256)
+                } else {
+                    (format!("/{HASH}/small"), 128)
+                };
+                let mut seen = Seen::default();
+                while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    seen.reads += 1;
+                    if let Err(failure) = read(&server, &path, side) {
+                        seen.failures.push(failure);
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+
+    let mut colour = RED;
+    for i in 0..REPLACEMENTS {
+        let (image, image_colour) = if i % 2 == 0 {
+            (&blue, BLUE)
+        } else {
+            (&red, RED)
+        };
+        let reply = server.upload(HASH, image, "image/png");
+        assert_eq!(reply.status, 201, "replacement {i}: {}", reply.text());
+        colour = image_colour;
+        assert!(
+            Instant::now() < deadline,
+            "replacement {i} ran past the budget"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+
+    let mut reads = 0;
+    let mut failures = Vec::new();
+    for reader in readers {
+        let seen = reader.join().expect("a reader thread");
+        reads += seen.reads;
+        failures.extend(seen.failures);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {reads} reads failed; first: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(
+        reads >= REPLACEMENTS,
+        "the readers only managed {reads} reads"
+    );
+    assert!(started.elapsed() < BUDGET + Duration::from_secs(5));
+
+    // The last replacement won.
+    let reply = fetch(&server, &format!("/{HASH}")).expect("the final read");
+    let pixel = reply.image().to_rgb8().get_pixel(128, 128).0;
+    assert!(
+        pixel.iter().zip(colour).all(|(x, y)| x.abs_diff(y) <= 16),
+        "{pixel:?}"
+    );
+}
+
+#[test]
+fn replace_is_atomic_under_concurrent_readers() {
+    replace_under_readers(TestServer::start());
+}
+
+#[test]
+fn replace_is_atomic_under_concurrent_readers_without_the_cache() {
+    replace_under_readers(TestServer::builder().cache(0, 0).start());
+}
+
+#[test]
+fn replace_is_atomic_for_readers_following_redirects() {
+    replace_under_readers(
+        TestServer::builder()
+            .delivery(Delivery::Redirect)
+            .cache(0, 0)
+            .start(),
+    );
+}
+
+#[test]
+fn concurrent_uploads_of_different_hashes_all_land() {
+    let server = Arc::new(TestServer::start());
+    let colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0]];
+    let uploads: Vec<_> = colours
+        .iter()
+        .enumerate()
+        .map(|(i, colour)| {
+            let server = server.clone();
+            let colour = *colour;
+            std::thread::spawn(move || {
+                let hash = format!("{i}").repeat(40);
+                let reply = server.upload(&hash, &solid_png(300, colour), "image/png");
+                assert_eq!(reply.status, 201, "{hash}: {}", reply.text());
+                hash
+            })
+        })
+        .collect();
+    for (upload, colour) in uploads.into_iter().zip(colours) {
+        let hash = upload.join().expect("an upload thread");
+        let reply = server.get(&format!("/{hash}"));
+        assert_eq!(reply.status, 200);
+        let pixel = reply.image().to_rgb8().get_pixel(128, 128).0;
+        assert!(
+            pixel.iter().zip(colour).all(|(x, y)| x.abs_diff(y) <= 16),
+            "{hash}: {pixel:?}"
+        );
+    }
+}
