@@ -263,7 +263,7 @@ fn startup(c: &mut Criterion) {
 
     // Every iteration gets a new, empty cache directory: both components are compiled and
     // their artifacts written. Creating and removing the directory is not timed.
-    group.measurement_time(Duration::from_secs(12));
+    group.measurement_time(Duration::from_secs(15));
     group.bench_function("cold-cache", |b| {
         b.iter_custom(|iters| {
             (0..iters)

@@ -118,6 +118,14 @@ impl Cache {
         records.remove(&(tenant.to_owned(), hash.to_owned()));
     }
 
+    /// Forgets every record (after changes elsewhere may have been missed).
+    pub fn invalidate_all(&self) {
+        let mut records = self.records.lock().expect("cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let capacity = records.capacity;
+        *records = Fifo::new(capacity);
+    }
+
     pub fn image(&self, key: &str) -> Option<Bytes> {
         self.images.lock().expect("cache lock").get(&key.to_owned())
     }

@@ -55,6 +55,70 @@ pub enum StorageConfig {
         /// The directory; relative paths are relative to the config file. Created if missing.
         path: PathBuf,
     },
+    /// An S3-compatible bucket (AWS S3, Garage, MinIO, R2).
+    S3(Box<S3Config>),
+}
+
+/// An S3 bucket and how to reach it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// The bucket. Required.
+    pub bucket: String,
+    /// The region. Default `us-east-1` (Garage's default region is `garage`).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// The endpoint URL, for stores other than AWS. Default: AWS's.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Path-style addressing, which Garage and MinIO need. Default `false`.
+    #[serde(default)]
+    pub path_style: bool,
+    /// Prepended to every object key, e.g. `avatars/`. Default empty.
+    #[serde(default)]
+    pub prefix: String,
+    /// Access key id; with `secret_access_key`. Default: the SDK's chain (environment,
+    /// profile).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Secret access key. Never logged.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// A file whose first line is the access key id. Default: none.
+    #[serde(default)]
+    pub access_key_id_file: Option<PathBuf>,
+    /// A file whose first line is the secret access key. Default: none.
+    #[serde(default)]
+    pub secret_access_key_file: Option<PathBuf>,
+    /// Base URL of plain public object URLs (a public bucket or a CDN) for `redirect`
+    /// delivery. Default: none, so redirects use presigned URLs.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Lifetime of presigned URLs, seconds. Default 3600.
+    #[serde(default = "default_presign_seconds")]
+    pub presign_seconds: u64,
+    /// Deadline of one request attempt, milliseconds. Default 5000.
+    #[serde(default = "default_s3_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Attempts per call (with backoff on throttling and 5xx), the first included. Default 3.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_presign_seconds() -> u64 {
+    3600
+}
+
+fn default_s3_timeout_ms() -> u64 {
+    5000
+}
+
+fn default_attempts() -> u32 {
+    3
 }
 
 impl Default for StorageConfig {
@@ -483,6 +547,14 @@ impl Config {
         };
         match &mut self.storage {
             StorageConfig::Filesystem { path } => resolve(path),
+            StorageConfig::S3(s3) => {
+                for file in [&mut s3.access_key_id_file, &mut s3.secret_access_key_file]
+                    .into_iter()
+                    .flatten()
+                {
+                    resolve(file);
+                }
+            }
         }
         match &mut self.catalog {
             CatalogConfig::Sqlite { path } => resolve(path),

@@ -6,6 +6,7 @@ pub mod avatar;
 pub mod cache;
 pub mod catalog;
 pub mod config;
+pub mod gc;
 pub mod http;
 pub mod plugin;
 pub mod service;
@@ -23,7 +24,7 @@ use crate::catalog::{PgCatalog, SharedCatalog, SqliteCatalog};
 use crate::config::{CatalogConfig, Config, StorageConfig};
 use crate::plugin::{Runtime, RuntimeOptions};
 use crate::service::Service;
-use crate::storage::{FsStore, SharedStore};
+use crate::storage::{FsStore, S3Settings, S3Store, SharedStore};
 use crate::tenant::Tenants;
 
 /// Opens the configured catalog.
@@ -84,12 +85,48 @@ fn with_password(url: &str, password: &str) -> anyhow::Result<String> {
 }
 
 /// Opens the configured blob store.
-pub fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     Ok(match &config.storage {
         StorageConfig::Filesystem { path } => Arc::new(
             FsStore::open(path)
                 .with_context(|| format!("opening the image directory {}", path.display()))?,
         ),
+        StorageConfig::S3(s3) => {
+            let first_line = |file: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+                file.as_ref()
+                    .map(|f| {
+                        std::fs::read_to_string(f)
+                            .with_context(|| format!("reading {}", f.display()))
+                            .map(|s| s.lines().next().unwrap_or_default().trim().to_owned())
+                    })
+                    .transpose()
+            };
+            let settings = S3Settings {
+                bucket: s3.bucket.clone(),
+                region: s3.region.clone(),
+                endpoint: s3.endpoint.clone(),
+                path_style: s3.path_style,
+                prefix: s3.prefix.clone(),
+                access_key_id: s3
+                    .access_key_id
+                    .clone()
+                    .or(first_line(&s3.access_key_id_file)?),
+                secret_access_key: s3
+                    .secret_access_key
+                    .clone()
+                    .or(first_line(&s3.secret_access_key_file)?),
+                public_url: s3.public_url.clone(),
+                presign_ttl: std::time::Duration::from_secs(s3.presign_seconds),
+                attempt_timeout: std::time::Duration::from_millis(s3.timeout_ms),
+                operation_timeout: std::time::Duration::from_millis(
+                    s3.timeout_ms
+                        .saturating_mul(u64::from(s3.max_attempts.max(1)))
+                        + 1000,
+                ),
+                max_attempts: s3.max_attempts,
+            };
+            Arc::new(S3Store::connect(&settings).await.context("storage (s3)")?)
+        }
     })
 }
 
@@ -117,7 +154,7 @@ pub async fn serve(
             tracing::info!(?applied, "applied catalog migrations");
         }
     }
-    let store = open_store(&config)?;
+    let store = open_store(&config).await?;
     let runtime = plugin_runtime(&config)?;
     let tenants = {
         let config = config.clone();

@@ -54,6 +54,17 @@ enum Command {
         #[arg(long)]
         private_key: Option<PathBuf>,
     },
+    /// Find stored files that no record points to, and remove them with `--delete`.
+    Gc {
+        #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
+        config: PathBuf,
+        /// Remove the orphans (without it, only report them).
+        #[arg(long)]
+        delete: bool,
+        /// Spare files younger than this many seconds: an upload may still be committing.
+        #[arg(long, default_value_t = 3600)]
+        min_age: u64,
+    },
     /// Inspect plugin components.
     Plugin {
         #[command(subcommand)]
@@ -90,6 +101,11 @@ fn main() -> Result<()> {
             subject,
             private_key,
         } => token(config, &hash, tenant, ttl, &subject, private_key),
+        Command::Gc {
+            config,
+            delete,
+            min_age,
+        } => gc(config, delete, min_age),
         Command::Plugin {
             command: PluginCommand::Check { file },
         } => plugin_check(file),
@@ -133,6 +149,14 @@ fn describe(config: &Config) {
     match &config.storage {
         StorageConfig::Filesystem { path } => {
             tracing::info!(path = %path.display(), "images are stored in a local directory");
+        }
+        StorageConfig::S3(s3) => {
+            tracing::info!(
+                bucket = %s3.bucket,
+                endpoint = s3.endpoint.as_deref().unwrap_or("AWS"),
+                prefix = %s3.prefix,
+                "images are stored in S3"
+            );
         }
     }
     match &config.catalog {
@@ -190,6 +214,39 @@ fn migrate(path: PathBuf) -> Result<()> {
                 println!("applied {version}");
             }
         }
+        Ok(())
+    })
+}
+
+fn gc(path: PathBuf, delete: bool, min_age: u64) -> Result<()> {
+    let config = load(&path)?;
+    runtime()?.block_on(async {
+        let catalog = avatar_host::open_catalog(&config)?;
+        let store = avatar_host::open_store(&config).await?;
+        let report = avatar_host::gc::collect(
+            &catalog,
+            &store,
+            std::time::Duration::from_secs(min_age),
+            !delete,
+        )
+        .await?;
+        for orphan in &report.orphans {
+            let verb = if delete { "deleted" } else { "would delete" };
+            println!("{verb} {} ({} bytes)", orphan.key, orphan.bytes);
+        }
+        println!(
+            "{} referenced, {} orphaned, {} too young to judge, {} not ours; {} deleted{}",
+            report.referenced,
+            report.orphans.len(),
+            report.young,
+            report.foreign,
+            report.deleted,
+            if delete {
+                ""
+            } else {
+                " (dry run: pass --delete to remove)"
+            }
+        );
         Ok(())
     })
 }

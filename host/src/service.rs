@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 
 use crate::avatar::{AvatarHash, choose_side, new_version, variant_key};
 use crate::cache::Cache;
-use crate::catalog::{AvatarRecord, CatalogError, SharedCatalog, Variant};
+use crate::catalog::{AvatarRecord, CatalogError, Change, SharedCatalog, Variant};
 use crate::plugin::{AuthRequest, Grant, Image, ImageFormat, PluginError};
 use crate::storage::{SharedStore, StorageError};
 use crate::tenant::{DefaultImage, DefaultPolicy, Tenant, etag_of};
@@ -81,11 +81,19 @@ pub struct Service {
 }
 
 impl Service {
+    /// The service over these backends. Changes other hosts make to the catalog invalidate
+    /// this host's cached records as soon as the catalog reports them.
     pub fn new(catalog: SharedCatalog, store: SharedStore, cache: Cache) -> Self {
+        let cache = Arc::new(cache);
+        let sink_cache = cache.clone();
+        catalog.watch_changes(Arc::new(move |change| match change {
+            Change::Avatar { tenant, hash } => sink_cache.invalidate(&tenant, &hash),
+            Change::Unknown => sink_cache.invalidate_all(),
+        }));
         Self {
             catalog,
             store,
-            cache: Arc::new(cache),
+            cache,
             started_at: SystemTime::now(),
         }
     }

@@ -6,7 +6,9 @@ use image::{Rgb, RgbImage};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let out = args.next().ok_or_else(|| anyhow::anyhow!("usage: make_image OUT [SIDE]"))?;
+    let out = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: make_image OUT [SIDE]"))?;
     let side: u32 = args.next().map_or(Ok(1000), |s| s.parse())?;
     let mut seed: u32 = 0x9E37_79B9;
     let image = RgbImage::from_fn(side, side, |x, y| {

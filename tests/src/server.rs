@@ -3,7 +3,7 @@
 //! to over HTTP (a blocking `ureq` agent, plus a raw socket for what a polite client cannot
 //! send: lying `Content-Length`s and bodies that never end).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -25,6 +25,9 @@ use crate::workspace_root;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one HTTP exchange may take before the test fails instead of hanging.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a raw exchange waits for the response: the server answers these in
+/// milliseconds, or (when it waits for a body that never comes) not at all.
+const RAW_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stopped server may take to exit after `SIGTERM`.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -350,6 +353,7 @@ impl TestServer {
             .arg(&self.config_path)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info,wasmtime=warn,cranelift=warn")
+            .env("NO_COLOR", "1")
             .env_remove("AVATAR_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -426,7 +430,10 @@ impl TestServer {
             match self.agent.get(self.url("/healthz")).call() {
                 Ok(response) if response.status() == 200 => return,
                 other if Instant::now() > deadline => {
-                    panic!("/healthz never answered 200: {other:?}\n{}", self.stderr())
+                    panic!(
+                        "/healthz never answered 200: {other:?}\n{}",
+                        self.stderr_tail()
+                    )
                 }
                 _ => std::thread::sleep(Duration::from_millis(20)),
             }
@@ -439,6 +446,14 @@ impl TestServer {
             .as_ref()
             .map(Process::stderr_text)
             .unwrap_or_default()
+    }
+
+    /// The last lines the server wrote to stderr, for failure messages.
+    pub fn stderr_tail(&self) -> String {
+        let text = self.stderr();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        format!("server stderr (last lines):\n{tail}")
     }
 
     /// Stops the server with `SIGTERM` (killing it after a deadline), keeping its directory,
@@ -548,7 +563,10 @@ impl TestServer {
         sign(claims, &self.secret)
     }
 
-    /// Sends one request; `body` `None` sends none.
+    /// Sends one request; `body` `None` sends none. A body goes with `Expect: 100-continue`,
+    /// as careful clients send it: a server that answers before reading the body (a bad
+    /// hash, a bad token, a wrong method) then never has unread bytes in its socket, which
+    /// would make the kernel reset the connection under the answer.
     pub fn request(
         &self,
         method: &str,
@@ -562,12 +580,15 @@ impl TestServer {
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
+        if body.is_some_and(|b| !b.is_empty()) {
+            builder = builder.header("expect", "100-continue");
+        }
         let result = match body {
             Some(body) => self.agent.run(builder.body(body).expect("a request")),
             None => self.agent.run(builder.body(()).expect("a request")),
         };
-        let mut response =
-            result.unwrap_or_else(|e| panic!("{method} {path} failed: {e}\n{}", self.stderr()));
+        let mut response = result
+            .unwrap_or_else(|e| panic!("{method} {path} failed: {e}\n{}", self.stderr_tail()));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
@@ -628,8 +649,7 @@ impl TestServer {
 
     /// Sends `method path` over a raw socket with `headers` (plus `Host`), then `body` from
     /// another thread. With `finish` false the connection stays open after the body, like a
-    /// client that has more to send. Returns the response, failing the test when none comes
-    /// within the request timeout.
+    /// client that has more to send. Fails the test when no response comes in time.
     pub fn raw(
         &self,
         method: &str,
@@ -638,13 +658,26 @@ impl TestServer {
         body: Vec<u8>,
         finish: bool,
     ) -> Reply {
+        self.try_raw(method, path, headers, body, finish)
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.stderr_tail()))
+    }
+
+    /// [`TestServer::raw`], saying why no response came instead of failing.
+    pub fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        finish: bool,
+    ) -> Result<Reply, String> {
         let address = self
             .base_url
             .strip_prefix("http://")
             .expect("an http base URL");
         let mut stream = TcpStream::connect(address).expect("connecting to the server");
         stream
-            .set_read_timeout(Some(REQUEST_TIMEOUT))
+            .set_read_timeout(Some(RAW_TIMEOUT))
             .expect("a read timeout");
         stream
             .set_write_timeout(Some(REQUEST_TIMEOUT))
@@ -665,8 +698,17 @@ impl TestServer {
                 let _ = done_rx.recv();
             }
         });
-        let reply = read_response(&mut stream)
-            .unwrap_or_else(|e| panic!("{method} {path}: no response: {e}\n{}", self.stderr()));
+        // Linux keeps what arrived before a reset readable, so an answer sent before the
+        // server closed on unread bytes is still read here.
+        let reply = read_response(&mut stream).map_err(|e| {
+            let e = match e.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                    format!("none within {RAW_TIMEOUT:?}")
+                }
+                _ => e.to_string(),
+            };
+            format!("{method} {path}: no response: {e}")
+        });
         drop(done_tx);
         let _ = stream.shutdown(Shutdown::Both);
         reply

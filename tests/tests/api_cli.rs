@@ -98,11 +98,14 @@ fn with_tenant(key: &str, value: Value) -> Value {
     json!({"tenants": [tenant]})
 }
 
+/// Environment variables for one run.
+type Env = &'static [(&'static str, &'static str)];
+
 #[test]
 fn a_bad_configuration_stops_serve_with_the_keys_path() {
     let mut top_level = json!({"tenants": [tenant()]});
     top_level["colour"] = json!("blue");
-    let cases: Vec<(Value, &[(&str, &str)], &str)> = vec![
+    let cases: Vec<(Value, Env, &str)> = vec![
         (
             json!({"listen": "nope", "tenants": [tenant()]}),
             &[],
@@ -176,8 +179,15 @@ fn environment_variables_override_the_file() {
 
     let large = png(1024, 1024);
     assert!(large.len() > 5000);
+    let auth = format!("Bearer {}", server.token(HASH));
+    let length = large.len().to_string();
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "image/png"),
+        ("content-length", length.as_str()),
+    ];
     server
-        .upload(HASH, &large, "image/png")
+        .raw("PUT", &format!("/{HASH}"), &headers, large, true)
         .assert_error(413, "payload-too-large");
 
     let redirect = TestServer::builder()

@@ -2,7 +2,7 @@
 //! or new, never an error or a torn file; with the cache on, off, and with redirect delivery.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use avatar_tests::server::{Delivery, Reply, TestServer, solid_png};
@@ -11,18 +11,13 @@ use image::GenericImageView;
 const HASH: &str = "0123456789abcdef0123456789abcdef01234567";
 const READERS: usize = 4;
 const REPLACEMENTS: usize = 10;
+/// Reads between two replacements, so every version is read.
+const READS_PER_VERSION: usize = 20;
 /// The whole exercise, readers included, must end within this.
 const BUDGET: Duration = Duration::from_secs(20);
 
 const RED: [u8; 3] = [255, 0, 0];
 const BLUE: [u8; 3] = [0, 0, 255];
-
-/// What one reader saw.
-#[derive(Default)]
-struct Seen {
-    reads: usize,
-    failures: Vec<String>,
-}
 
 /// Checks one answer: a `200` whose body decodes to a `side`-pixel square of red or blue.
 fn check(reply: &Reply, side: u32, what: &str) -> Result<(), String> {
@@ -64,39 +59,61 @@ fn read(server: &TestServer, path: &str, side: u32) -> Result<(), String> {
     check(&fetch(server, path)?, side, path)
 }
 
+/// Waits, at most until `deadline`, for `done`; false when it never came.
+fn poll(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
 fn replace_under_readers(server: TestServer) {
     let started = Instant::now();
     let deadline = started + BUDGET;
     let red = solid_png(512, RED);
     let blue = solid_png(512, BLUE);
     server.upload_png(HASH, &red);
+    // A 512-pixel source is stored as 512, 256 and 128.
+    let files_per_version = server.image_files().len();
+    assert_eq!(files_per_version, 3, "{:?}", server.image_files());
 
     let server = Arc::new(server);
     let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(AtomicUsize::new(0));
     let readers: Vec<_> = (0..READERS)
         .map(|i| {
             let server = server.clone();
             let stop = stop.clone();
+            let reads = reads.clone();
             std::thread::spawn(move || {
                 let (path, side) = if i % 2 == 0 {
                     (format!("/{HASH}"), 256)
                 } else {
                     (format!("/{HASH}/small"), 128)
                 };
-                let mut seen = Seen::default();
+                let mut failures = Vec::new();
                 while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                    seen.reads += 1;
                     if let Err(failure) = read(&server, &path, side) {
-                        seen.failures.push(failure);
+                        failures.push(failure);
                     }
+                    reads.fetch_add(1, Ordering::Relaxed);
                 }
-                seen
+                failures
             })
         })
         .collect();
 
     let mut colour = RED;
     for i in 0..REPLACEMENTS {
+        // Let the readers see each version before the next replaces it.
+        let seen = reads.load(Ordering::Relaxed);
+        let paced = poll(deadline, || {
+            reads.load(Ordering::Relaxed) >= seen + READS_PER_VERSION
+        });
+        assert!(paced, "the readers stalled before replacement {i}");
         let (image, image_colour) = if i % 2 == 0 {
             (&blue, BLUE)
         } else {
@@ -105,20 +122,16 @@ fn replace_under_readers(server: TestServer) {
         let reply = server.upload(HASH, image, "image/png");
         assert_eq!(reply.status, 201, "replacement {i}: {}", reply.text());
         colour = image_colour;
-        assert!(
-            Instant::now() < deadline,
-            "replacement {i} ran past the budget"
-        );
     }
+    // Keep reading while the replaced versions' files are removed after their grace period.
+    let cleaned = poll(deadline, || server.image_files().len() == files_per_version);
     stop.store(true, Ordering::Relaxed);
 
-    let mut reads = 0;
     let mut failures = Vec::new();
     for reader in readers {
-        let seen = reader.join().expect("a reader thread");
-        reads += seen.reads;
-        failures.extend(seen.failures);
+        failures.extend(reader.join().expect("a reader thread"));
     }
+    let reads = reads.load(Ordering::Relaxed);
     assert!(
         failures.is_empty(),
         "{} of {reads} reads failed; first: {:?}",
@@ -126,10 +139,11 @@ fn replace_under_readers(server: TestServer) {
         &failures[..failures.len().min(5)]
     );
     assert!(
-        reads >= REPLACEMENTS,
-        "the readers only managed {reads} reads"
+        cleaned,
+        "the replaced versions' files were not removed within the budget: {:?}",
+        server.image_files()
     );
-    assert!(started.elapsed() < BUDGET + Duration::from_secs(5));
+    assert!(reads >= REPLACEMENTS * READS_PER_VERSION, "{reads} reads");
 
     // The last replacement won.
     let reply = fetch(&server, &format!("/{HASH}")).expect("the final read");

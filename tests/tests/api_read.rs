@@ -146,15 +146,23 @@ fn size_choice_at_every_boundary() {
     }
 }
 
+/// An upload, the presets it must be stored at, and the sides requests must get.
+struct SourceCase {
+    hash: &'static str,
+    source: (u32, u32),
+    stored: &'static [&'static str],
+    requests: &'static [(&'static str, u32)],
+}
+
 #[test]
 fn a_small_source_stores_only_the_sizes_it_fills_and_the_smallest() {
     let server = TestServer::start();
-    let cases: [(&str, (u32, u32), &[&str], &[(&str, u32)]); 4] = [
-        (
-            "1111111111111111111111111111111111111111",
-            (300, 300),
-            &["medium", "small"],
-            &[
+    let cases = [
+        SourceCase {
+            hash: "1111111111111111111111111111111111111111",
+            source: (300, 300),
+            stored: &["medium", "small"],
+            requests: &[
                 ("small", 128),
                 ("1", 128),
                 ("200", 256),
@@ -164,44 +172,45 @@ fn a_small_source_stores_only_the_sizes_it_fills_and_the_smallest() {
                 ("original", 256),
                 ("4096", 256),
             ],
-        ),
-        (
-            "2222222222222222222222222222222222222222",
-            (600, 300), // the centred square is 300 pixels
-            &["medium", "small"],
-            &[("small", 128), ("large", 256), ("4096", 256)],
-        ),
-        (
-            "3333333333333333333333333333333333333333",
-            (100, 100), // smaller than every preset: the smallest alone, upscaled
-            &["small"],
-            &[
+        },
+        SourceCase {
+            hash: "2222222222222222222222222222222222222222",
+            source: (600, 300), // the centred square is 300 pixels
+            stored: &["medium", "small"],
+            requests: &[("small", 128), ("large", 256), ("4096", 256)],
+        },
+        SourceCase {
+            hash: "3333333333333333333333333333333333333333",
+            source: (100, 100), // smaller than every preset: the smallest alone, upscaled
+            stored: &["small"],
+            requests: &[
                 ("1", 128),
                 ("small", 128),
                 ("medium", 128),
                 ("original", 128),
             ],
-        ),
-        (
-            "4444444444444444444444444444444444444444",
-            (512, 512), // exactly a preset
-            &["large", "medium", "small"],
-            &[
+        },
+        SourceCase {
+            hash: "4444444444444444444444444444444444444444",
+            source: (512, 512), // exactly a preset
+            stored: &["large", "medium", "small"],
+            requests: &[
                 ("512", 512),
                 ("large", 512),
                 ("513", 512),
                 ("original", 512),
             ],
-        ),
+        },
     ];
-    for (hash, (width, height), stored, requests) in cases {
-        let record = server.upload_png(hash, &png(width, height));
+    for case in cases {
+        let (width, height) = case.source;
+        let record = server.upload_png(case.hash, &png(width, height));
         let sizes = record["sizes"].as_object().expect("sizes");
         let mut names: Vec<&str> = sizes.keys().map(String::as_str).collect();
         names.sort_unstable();
-        assert_eq!(names, stored, "{width}x{height}: stored sizes");
-        for (size, side) in requests {
-            let reply = server.get(&format!("/{hash}/{size}"));
+        assert_eq!(names, case.stored, "{width}x{height}: stored sizes");
+        for (size, side) in case.requests {
+            let reply = server.get(&format!("/{}/{size}", case.hash));
             assert_image(
                 &reply,
                 *side,
@@ -209,6 +218,33 @@ fn a_small_source_stores_only_the_sizes_it_fills_and_the_smallest() {
             );
         }
     }
+}
+
+#[test]
+fn a_tenants_own_presets_replace_the_defaults() {
+    let server = TestServer::builder()
+        .sizes(json!({"tiny": 32, "big": 300}), "tiny")
+        .start();
+    let record = server.upload_png(A, &png(400, 400));
+    let mut names: Vec<&String> = record["sizes"].as_object().expect("sizes").keys().collect();
+    names.sort();
+    assert_eq!(names, ["big", "tiny"]);
+    for (size, side) in [
+        ("", 32),
+        ("/tiny", 32),
+        ("/32", 32),
+        ("/33", 300),
+        ("/big", 300),
+        ("/301", 300),
+    ] {
+        assert_image(&server.get(&format!("/{A}{size}")), side, size);
+    }
+    server
+        .get(&format!("/{A}/medium"))
+        .assert_error(400, "invalid-size");
+    let index = server.get("/").json();
+    assert_eq!(index["sizes"], json!({"tiny": 32, "big": 300}));
+    assert_eq!(index["default_size"], "tiny");
 }
 
 #[test]
@@ -539,6 +575,24 @@ fn index_health_and_readiness() {
     let ready = server.get("/readyz");
     assert_eq!(ready.status, 200, "{}", ready.text());
     assert_eq!(ready.json()["status"], "ready");
+}
+
+#[test]
+fn readiness_fails_while_the_store_is_gone() {
+    let server = TestServer::start();
+    assert_eq!(server.get("/readyz").status, 200);
+    let images = server.images_dir();
+    std::fs::remove_dir_all(&images).expect("removing the image directory");
+    let reply = server.get("/readyz");
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert_eq!(reply.error_code(), "not-ready");
+    assert_eq!(
+        server.get("/healthz").status,
+        200,
+        "the process is still up"
+    );
+    std::fs::create_dir_all(&images).expect("restoring the image directory");
+    assert_eq!(server.get("/readyz").status, 200);
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -100,9 +101,29 @@ pub trait Catalog: Send + Sync + 'static {
     /// Answers when the database is reachable and migrated.
     async fn health(&self) -> Result<(), CatalogError>;
 
+    /// Every storage key a committed record points to (for `avatar gc`).
+    async fn referenced_keys(&self) -> Result<HashSet<String>, CatalogError>;
+
+    /// Starts telling `sink` about changes made by *other* hosts sharing this catalog, so
+    /// their cached records can be dropped. Backends without such a channel do nothing.
+    fn watch_changes(&self, sink: ChangeSink) {
+        let _ = sink;
+    }
+
     /// A short name for logs and `/readyz`.
     fn kind(&self) -> &'static str;
 }
+
+/// A change another host made: one avatar, or "anything may have changed" (after the
+/// channel was interrupted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Avatar { tenant: String, hash: String },
+    Unknown,
+}
+
+/// Where a catalog reports changes.
+pub type ChangeSink = Arc<dyn Fn(Change) + Send + Sync>;
 
 /// The catalog the service uses, shared.
 pub type SharedCatalog = Arc<dyn Catalog>;

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use tokio_postgres::{NoTls, Row};
 
 use super::migrate::{AppliedMigration, pending};
@@ -24,16 +24,19 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PgCatalog {
     pool: Pool,
+    /// For the change listener's own connection.
+    url: String,
 }
 
 impl PgCatalog {
     /// A pool of at most `pool_size` connections to `url`. Connects lazily: a server that is
     /// down now makes calls fail with `Unavailable` until it is back.
     pub fn connect(url: &str, pool_size: usize) -> Result<Self, CatalogError> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| CatalogError::Backend {
-            message: "invalid PostgreSQL URL".into(),
-            source: Some(Box::new(e)),
-        })?;
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| CatalogError::Backend {
+                message: "invalid PostgreSQL URL".into(),
+                source: Some(Box::new(e)),
+            })?;
         config.connect_timeout(TIMEOUT);
         config.application_name("avatar");
         let manager = Manager::from_config(
@@ -56,14 +59,20 @@ impl PgCatalog {
                 message: "cannot build the connection pool".into(),
                 source: Some(Box::new(e)),
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            url: url.to_owned(),
+        })
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, CatalogError> {
-        self.pool.get().await.map_err(|e| CatalogError::Unavailable {
-            message: "no connection to PostgreSQL".into(),
-            source: Some(Box::new(e)),
-        })
+        self.pool
+            .get()
+            .await
+            .map_err(|e| CatalogError::Unavailable {
+                message: "no connection to PostgreSQL".into(),
+                source: Some(Box::new(e)),
+            })
     }
 }
 
@@ -241,6 +250,7 @@ impl Catalog for PgCatalog {
             .await
             .map_err(fail("write a variant"))?;
         }
+        notify(&tx, &record.tenant, &record.hash).await?;
         tx.commit().await.map_err(fail("commit"))?;
         Ok(previous)
     }
@@ -261,6 +271,7 @@ impl Catalog for PgCatalog {
             tx.execute(&delete, &[&tenant, &hash])
                 .await
                 .map_err(fail("delete an avatar"))?;
+            notify(&tx, tenant, hash).await?;
         }
         tx.commit().await.map_err(fail("commit"))?;
         Ok(previous)
@@ -289,8 +300,92 @@ impl Catalog for PgCatalog {
         Ok(())
     }
 
+    async fn referenced_keys(&self) -> Result<std::collections::HashSet<String>, CatalogError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT storage_key FROM avatar_variants", &[])
+            .await
+            .map_err(fail("list stored keys"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn watch_changes(&self, sink: super::ChangeSink) {
+        tokio::spawn(listen(self.url.clone(), sink));
+    }
+
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+}
+
+/// The channel on which hosts announce changed avatars; the payload is `tenant/hash`.
+const CHANNEL: &str = "avatar_changed";
+
+/// Announces a change to every host listening, when (and only if) the transaction commits.
+async fn notify(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &str,
+    hash: &str,
+) -> Result<(), CatalogError> {
+    let statement = tx
+        .prepare_cached("SELECT pg_notify($1, $2)")
+        .await
+        .map_err(fail("prepare a query"))?;
+    tx.execute(&statement, &[&CHANNEL, &format!("{tenant}/{hash}")])
+        .await
+        .map_err(fail("announce a change"))?;
+    Ok(())
+}
+
+/// Listens for changes on a dedicated connection, for ever, reconnecting with a short
+/// backoff. After any interruption it reports `Change::Unknown`, since notifications sent
+/// meanwhile are lost.
+async fn listen(url: String, sink: super::ChangeSink) {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match tokio_postgres::connect(&url, NoTls).await {
+            Ok((client, mut connection)) => {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                let statement = format!("LISTEN {CHANNEL}");
+                // The connection must be polled for the LISTEN to complete.
+                let mut listen = std::pin::pin!(client.batch_execute(&statement));
+                let ok = loop {
+                    tokio::select! {
+                        result = &mut listen => break result.is_ok(),
+                        message = messages.next() => if message.is_none() { break false; },
+                    }
+                };
+                if ok {
+                    backoff = Duration::from_millis(100);
+                    sink(super::Change::Unknown);
+                    tracing::debug!("listening for catalog changes");
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(AsyncMessage::Notification(n)) => {
+                                if let Some((tenant, hash)) = n.payload().split_once('/') {
+                                    sink(super::Change::Avatar {
+                                        tenant: tenant.to_owned(),
+                                        hash: hash.to_owned(),
+                                    });
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "lost the catalog change listener");
+                                break;
+                            }
+                        }
+                    }
+                }
+                sink(super::Change::Unknown);
+            }
+            Err(e) => tracing::debug!(error = %e, "cannot connect the change listener yet"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
     }
 }
 
@@ -310,7 +405,9 @@ async fn lock_avatar(
     Ok(())
 }
 
-async fn migrate_locked(client: &mut deadpool_postgres::Object) -> Result<Vec<String>, CatalogError> {
+async fn migrate_locked(
+    client: &mut deadpool_postgres::Object,
+) -> Result<Vec<String>, CatalogError> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, \
@@ -435,8 +532,14 @@ mod tests {
             .execute("UPDATE schema_migrations SET checksum = 'tampered'", &[])
             .await
             .unwrap();
-        assert!(matches!(catalog.migrate().await, Err(CatalogError::Migration(_))));
-        assert!(matches!(catalog.health().await, Err(CatalogError::Migration(_))));
+        assert!(matches!(
+            catalog.migrate().await,
+            Err(CatalogError::Migration(_))
+        ));
+        assert!(matches!(
+            catalog.health().await,
+            Err(CatalogError::Migration(_))
+        ));
     }
 
     #[tokio::test]

@@ -404,6 +404,21 @@ impl Catalog for SqliteCatalog {
         .await
     }
 
+    async fn referenced_keys(&self) -> Result<std::collections::HashSet<String>, CatalogError> {
+        let span = tracing::debug_span!("catalog.referenced_keys", kind = "sqlite");
+        with_conn(&self.reader, span, |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT storage_key FROM avatar_variants")
+                .map_err(fail("list stored keys"))?;
+            let keys = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .and_then(|rows| rows.collect::<Result<_, _>>())
+                .map_err(fail("list stored keys"))?;
+            Ok(keys)
+        })
+        .await
+    }
+
     fn kind(&self) -> &'static str {
         "sqlite"
     }

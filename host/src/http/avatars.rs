@@ -125,7 +125,7 @@ async fn serve(
             .resolve(tenant, &target.hash, target.backup.as_ref(), target.side)
             .await?;
         if let Resolved::Stored { variant, .. } = &resolved {
-            let location = format!("{}/_media/{}", app.public_base, variant.key);
+            let location = media_url(app, &variant.key).await?;
             return Ok((
                 StatusCode::FOUND,
                 [
@@ -280,11 +280,8 @@ pub async fn put_avatar(
         .ok_or_else(|| ApiError::bad_request("missing-image", "the request carries no image"))?;
     let record = app.service.upload(&tenant, &hash, upload).await?;
     tracing::info!(tenant = %tenant.id, hash = %hash, version = %record.version, "avatar stored");
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(upload_json(&app, &tenant, &record)),
-    )
-        .into_response())
+    let body = upload_json(&app, &tenant, &record).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 /// `DELETE /{hash}`.
@@ -363,7 +360,23 @@ async fn read_form(app: &AppState, request: Request, limit: u64) -> Result<Form,
     Ok(form)
 }
 
-fn upload_json(app: &AppState, tenant: &Arc<Tenant>, record: &AvatarRecord) -> Value {
+/// Where a client fetches a stored variant directly: the store's own URL (public or
+/// presigned), or this host's `/_media/` path.
+async fn media_url(app: &AppState, key: &str) -> Result<String, ApiError> {
+    let direct = app
+        .service
+        .store()
+        .url_for(key)
+        .await
+        .map_err(crate::service::ServiceError::from)?;
+    Ok(direct.unwrap_or_else(|| format!("{}/_media/{key}", app.public_base)))
+}
+
+async fn upload_json(
+    app: &AppState,
+    tenant: &Arc<Tenant>,
+    record: &AvatarRecord,
+) -> Result<Value, ApiError> {
     let mut sizes = Map::new();
     for (name, px) in &tenant.sizes {
         let Some(variant) = record.variants.iter().find(|v| v.size == *px) else {
@@ -371,7 +384,7 @@ fn upload_json(app: &AppState, tenant: &Arc<Tenant>, record: &AvatarRecord) -> V
         };
         let href = format!("/{}/{name}", record.hash);
         let url = match app.delivery {
-            Delivery::Redirect => format!("{}/_media/{}", app.public_base, variant.key),
+            Delivery::Redirect => media_url(app, &variant.key).await?,
             Delivery::Proxy => format!("{}{href}", app.public_base),
         };
         sizes.insert(
@@ -385,7 +398,7 @@ fn upload_json(app: &AppState, tenant: &Arc<Tenant>, record: &AvatarRecord) -> V
             }),
         );
     }
-    json!({
+    Ok(json!({
         "hash": record.hash,
         "tenant": record.tenant,
         "version": record.version,
@@ -393,5 +406,5 @@ fn upload_json(app: &AppState, tenant: &Arc<Tenant>, record: &AvatarRecord) -> V
         "created_at": time::rfc3339(record.created_at),
         "updated_at": time::rfc3339(record.updated_at),
         "sizes": sizes,
-    })
+    }))
 }

@@ -2,6 +2,7 @@
 //! at start-up from the configuration.
 
 mod fs;
+mod s3;
 #[cfg(test)]
 pub(crate) mod suite;
 
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 pub use fs::FsStore;
+pub use s3::{S3Settings, S3Store};
 
 /// What is known about a stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +76,13 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// Answers when the backend is reachable and usable.
     async fn health(&self) -> Result<(), StorageError>;
+
+    /// A URL where clients fetch `key` directly (a public bucket, a CDN, or a presigned URL),
+    /// or `None` when the host itself serves the store's objects (`/_media/…`).
+    async fn url_for(&self, key: &str) -> Result<Option<String>, StorageError> {
+        validate_key(key)?;
+        Ok(None)
+    }
 
     /// A short name for logs and `/readyz`.
     fn kind(&self) -> &'static str;

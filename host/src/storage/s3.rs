@@ -1,0 +1,337 @@
+//! Objects in an S3-compatible bucket (AWS S3, Garage, MinIO, R2) through `aws-sdk-s3`, with
+//! bounded retries (the SDK's standard mode backs off on throttling and 5xx) and timeouts on
+//! every call. Credentials come from the configuration, or from the SDK's default chain
+//! (environment, profile); they are never logged.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+use super::{BlobStore, ObjectMeta, StorageError, validate_key};
+
+/// `Cache-Control` stored with every object: keys are versioned, so their bytes never change.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// How to reach the bucket.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: String,
+    /// For Garage, MinIO, R2: the endpoint URL. `None` for AWS.
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible stores.
+    pub path_style: bool,
+    /// Prepended to every key, e.g. `avatars/`.
+    pub prefix: String,
+    /// Both or neither; neither means the SDK's default chain.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// Base of plain public URLs (a public bucket or a CDN); `None` presigns instead.
+    pub public_url: Option<String>,
+    /// Lifetime of presigned URLs.
+    pub presign_ttl: Duration,
+    /// Deadline of one attempt, and of the whole call including retries.
+    pub attempt_timeout: Duration,
+    pub operation_timeout: Duration,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+}
+
+/// A [`BlobStore`] in an S3 bucket.
+#[derive(Clone)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    public_url: Option<String>,
+    presign_ttl: Duration,
+}
+
+impl std::fmt::Debug for S3Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Store")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl S3Store {
+    pub async fn connect(settings: &S3Settings) -> Result<Self, StorageError> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()));
+        match (&settings.access_key_id, &settings.secret_access_key) {
+            (Some(id), Some(secret)) => {
+                loader = loader.credentials_provider(Credentials::new(
+                    id.clone(),
+                    secret.clone(),
+                    None,
+                    None,
+                    "avatar-config",
+                ));
+            }
+            (None, None) => {}
+            _ => {
+                return Err(StorageError::Backend {
+                    message: "set both access_key_id and secret_access_key, or neither".into(),
+                    source: None,
+                });
+            }
+        }
+        let shared = loader.load().await;
+        let mut config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.path_style)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(settings.max_attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(100)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(settings.attempt_timeout)
+                    .operation_timeout(settings.operation_timeout)
+                    .build(),
+            );
+        if let Some(endpoint) = &settings.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Ok(Self {
+            client: Client::from_conf(config.build()),
+            bucket: settings.bucket.clone(),
+            prefix: settings.prefix.clone(),
+            public_url: settings
+                .public_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            presign_ttl: settings.presign_ttl,
+        })
+    }
+
+    fn object_key(&self, key: &str) -> Result<String, StorageError> {
+        validate_key(key)?;
+        Ok(format!("{}{key}", self.prefix))
+    }
+}
+
+/// Maps an SDK error: no answer, a timeout, throttling or a 5xx means the store is
+/// unavailable (retry later); anything else is a backend failure.
+fn fail<E, R>(what: &'static str) -> impl FnOnce(SdkError<E, R>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    move |e| {
+        let unavailable = match &e {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+            SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().unwrap_or_default();
+                matches!(
+                    code,
+                    "SlowDown" | "ServiceUnavailable" | "InternalError" | "RequestTimeout"
+                )
+            }
+            _ => false,
+        };
+        let message = format!(
+            "cannot {what}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        );
+        if unavailable {
+            StorageError::Unavailable {
+                message,
+                source: Some(Box::new(e)),
+            }
+        } else {
+            StorageError::Backend {
+                message,
+                source: Some(Box::new(e)),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3Store {
+    async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
+        let key = self.object_key(key)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type(content_type)
+            .cache_control(IMMUTABLE)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(fail("put an object"))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
+        let key = self.object_key(key)?;
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(fail("get an object")(e)),
+        };
+        let body = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| StorageError::Unavailable {
+                message: "reading an object's body failed".into(),
+                source: Some(Box::new(e)),
+            })?;
+        Ok(Some(body.into_bytes()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        let key = self.object_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(fail("delete an object"))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
+        let full = format!("{}{prefix}", self.prefix);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .into_paginator()
+            .send();
+        let mut objects = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(fail("list objects"))?;
+            for object in page.contents() {
+                let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                    continue;
+                };
+                objects.push(ObjectMeta {
+                    key: key.to_owned(),
+                    bytes: object
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                });
+            }
+        }
+        Ok(objects)
+    }
+
+    async fn health(&self) -> Result<(), StorageError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(fail("reach the bucket"))?;
+        Ok(())
+    }
+
+    async fn url_for(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let object_key = self.object_key(key)?;
+        if let Some(base) = &self.public_url {
+            return Ok(Some(format!("{base}/{object_key}")));
+        }
+        let config =
+            PresigningConfig::expires_in(self.presign_ttl).map_err(|e| StorageError::Backend {
+                message: "invalid presign lifetime".into(),
+                source: Some(Box::new(e)),
+            })?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .presigned(config)
+            .await
+            .map_err(fail("presign a URL"))?;
+        Ok(Some(request.uri().to_owned()))
+    }
+
+    fn kind(&self) -> &'static str {
+        "s3"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn conforms() {
+        let Some(settings) = crate::test_services::s3_settings() else {
+            return;
+        };
+        let store = S3Store::connect(&settings).await.unwrap();
+        store.health().await.unwrap();
+        super::super::suite::run(&store).await;
+    }
+
+    #[tokio::test]
+    async fn redirect_urls_are_presigned_or_public() {
+        let Some(mut settings) = crate::test_services::s3_settings() else {
+            return;
+        };
+        let store = S3Store::connect(&settings).await.unwrap();
+        let url = store.url_for("t/ab/cd/x.png").await.unwrap().unwrap();
+        assert!(url.contains("X-Amz-Signature="), "{url}");
+        assert!(
+            url.contains(&format!("{}t/ab/cd/x.png", settings.prefix)),
+            "{url}"
+        );
+        settings.public_url = Some("https://cdn.example/".into());
+        let store = S3Store::connect(&settings).await.unwrap();
+        assert_eq!(
+            store.url_for("t/ab/cd/x.png").await.unwrap().unwrap(),
+            format!("https://cdn.example/{}t/ab/cd/x.png", settings.prefix)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_unavailable_quickly() {
+        let settings = S3Settings {
+            bucket: "b".into(),
+            region: "garage".into(),
+            endpoint: Some("http://127.0.0.1:1".into()),
+            path_style: true,
+            prefix: String::new(),
+            access_key_id: Some("GK0".into()),
+            secret_access_key: Some("s".into()),
+            public_url: None,
+            presign_ttl: Duration::from_secs(60),
+            attempt_timeout: Duration::from_millis(500),
+            operation_timeout: Duration::from_secs(3),
+            max_attempts: 2,
+        };
+        let store = S3Store::connect(&settings).await.unwrap();
+        let started = std::time::Instant::now();
+        let error = store.get("t/a.png").await.unwrap_err();
+        assert!(error.is_unavailable(), "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
