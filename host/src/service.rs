@@ -348,15 +348,24 @@ impl Service {
         let Some(record) = removed else {
             return Err(ServiceError::NotFound);
         };
+        let version = record.version.clone();
         let keys: Vec<String> = record.variants.into_iter().map(|v| v.key).collect();
         for key in &keys {
             self.cache.forget_image(key);
         }
-        // Files of any version of this avatar, including ones a crash left behind.
+        // Files of this and every older version of the avatar (replaced versions in their
+        // grace period, files a crash left behind), but not those of a newer version: they
+        // belong to an upload still in flight, which will commit its record after this
+        // delete, and must find its files. Versions are fixed-width and time-ordered.
         let prefix = crate::avatar::avatar_prefix(&tenant.id, hash);
         let mut all = keys;
         if let Ok(listed) = self.store.list(&prefix).await {
-            all.extend(listed.into_iter().map(|o| o.key));
+            all.extend(listed.into_iter().map(|o| o.key).filter(|key| {
+                key[prefix.len()..]
+                    .split('/')
+                    .next()
+                    .is_some_and(|v| v <= version.as_str())
+            }));
         }
         all.sort();
         all.dedup();

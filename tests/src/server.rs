@@ -140,7 +140,9 @@ pub fn sign(claims: &Value, secret: &str) -> String {
 /// How `GET` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
+    /// `200` with the bytes.
     Proxy,
+    /// `302` to the variant's immutable `/_media/` URL.
     Redirect,
 }
 
@@ -814,6 +816,7 @@ impl Default for Multipart {
 }
 
 impl Multipart {
+    /// An empty form.
     pub fn new() -> Self {
         Self {
             boundary: "e2e-boundary-7d1f0c2a9b".to_owned(),

@@ -203,3 +203,90 @@ fn concurrent_uploads_of_different_hashes_all_land() {
         );
     }
 }
+
+#[test]
+fn concurrent_replacements_of_one_hash_leave_one_whole_version() {
+    let server = Arc::new(TestServer::start());
+    server.upload_png(HASH, &solid_png(512, RED));
+    let colours = [RED, BLUE, [0, 255, 0], [255, 255, 0]];
+    let uploads: Vec<_> = colours
+        .iter()
+        .map(|colour| {
+            let server = server.clone();
+            let image = solid_png(512, *colour);
+            std::thread::spawn(move || {
+                let reply = server.upload(HASH, &image, "image/png");
+                assert_eq!(reply.status, 201, "{}", reply.text());
+            })
+        })
+        .collect();
+    for upload in uploads {
+        upload.join().expect("an upload thread");
+    }
+    let reply = server.get(&format!("/{HASH}"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let pixel = reply.image().to_rgb8().get_pixel(128, 128).0;
+    assert!(
+        colours
+            .iter()
+            .any(|c| pixel.iter().zip(c).all(|(x, y)| x.abs_diff(*y) <= 16)),
+        "{pixel:?}"
+    );
+    // The losers' files and the first version's go once their grace period is over.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let one_version = poll(deadline, || server.image_files().len() == 3);
+    assert!(one_version, "left behind: {:?}", server.image_files());
+}
+
+/// A `DELETE` racing an upload of the same hash may win or lose, but what is left must be
+/// whole: an avatar that answers `200`, or nothing at all, never a record without its files.
+/// The delays only spread the `DELETE` over the upload's lifetime, so that some rounds land
+/// between the upload's files being written and its record being committed; the assertion
+/// holds for every interleaving.
+#[test]
+fn a_delete_racing_an_upload_leaves_the_avatar_whole_or_gone() {
+    const ROUNDS: u32 = 30;
+    let server = Arc::new(TestServer::start());
+    let image = avatar_tests::server::png(1024, 1024);
+    // How long an upload takes here, to spread the deletes over it.
+    let started = Instant::now();
+    server.upload_png(HASH, &image);
+    let upload_time = started.elapsed();
+
+    let mut broken = Vec::new();
+    for round in 0..ROUNDS {
+        let hash = format!("{:040x}", u64::from(round) + 1);
+        server.upload_png(&hash, &image);
+        let uploader = {
+            let (server, hash, image) = (server.clone(), hash.clone(), image.clone());
+            std::thread::spawn(move || server.upload(&hash, &image, "image/png").status)
+        };
+        std::thread::sleep(upload_time * (3 + 9 * round / ROUNDS) / 10);
+        let deleted = server.delete(&hash, Some(&server.token(&hash))).status;
+        let uploaded = uploader.join().expect("the upload thread");
+        assert_eq!(uploaded, 201, "round {round}");
+        assert!(
+            matches!(deleted, 204 | 404),
+            "round {round}: DELETE {deleted}"
+        );
+
+        let get = server.get(&format!("/{hash}"));
+        let head = server.head(&format!("/{hash}")).status;
+        let whole = get.status == 200 && head == 204 && image::load_from_memory(&get.body).is_ok();
+        let gone = get.status == 404 && head == 404;
+        if !whole && !gone {
+            broken.push(format!(
+                "round {round}: PUT 201, DELETE {deleted}, then GET {} ({}), HEAD {head}",
+                get.status,
+                get.error_code()
+            ));
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "{} of {ROUNDS} rounds left a broken avatar:\n{}\n{}",
+        broken.len(),
+        broken.join("\n"),
+        server.stderr_tail()
+    );
+}

@@ -126,11 +126,13 @@ async fn serve(
             .await?;
         if let Resolved::Stored { variant, .. } = &resolved {
             let location = media_url(app, &variant.key).await?;
+            // The target is immutable and cached for a year; the redirect itself must not be
+            // cached, since a replacement points it elsewhere and removes the old target.
             return Ok((
                 StatusCode::FOUND,
                 [
                     (header::LOCATION, location),
-                    (header::CACHE_CONTROL, cache_control),
+                    (header::CACHE_CONTROL, "no-cache".to_owned()),
                 ],
             )
                 .into_response());
@@ -245,15 +247,21 @@ pub async fn put_avatar(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit.saturating_add(64 << 10)) {
-        return Err(ApiError::payload_too_large(limit));
-    }
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    // A form carries boundaries and small fields besides the image: allow them some room.
+    let slack = if content_type.starts_with("multipart/form-data") {
+        64 << 10
+    } else {
+        0
+    };
+    if declared.is_some_and(|n| n > limit.saturating_add(slack)) {
+        return Err(ApiError::payload_too_large(limit));
+    }
     let upload = if content_type.starts_with("multipart/form-data") {
         let form = read_form(&app, request, limit).await?;
         if token.is_none() {
