@@ -1,7 +1,6 @@
 //! Encoding pixels into the output formats. The encoders are given pixels only, so they write
 //! no EXIF, XMP, ICC profile or text chunks.
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{self, PngEncoder};
 use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageEncoder};
@@ -29,11 +28,14 @@ pub(crate) fn encode_pixels(
             data = pixels.to_rgba8();
             Ok(())
         }
-        ImageFormat::Jpeg => JpegEncoder::new_with_quality(&mut data, quality).write_image(
+        // jpeg-encoder rather than image's own JPEG encoder: measured about 3 times faster
+        // for the same quality setting, and JPEG encoding dominated JPEG uploads.
+        ImageFormat::Jpeg => encode_jpeg(
+            &mut data,
             &pixels.to_rgb8_over_white(),
             width,
             height,
-            ExtendedColorType::Rgb8,
+            quality,
         ),
         ImageFormat::Png => {
             let compression = match options.png_compression {
@@ -65,4 +67,31 @@ pub(crate) fn encode_pixels(
         height,
         data,
     })
+}
+
+/// Baseline JPEG, 4:2:0 chroma subsampling (the common web setting), no metadata.
+fn encode_jpeg(
+    out: &mut Vec<u8>,
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<(), image::ImageError> {
+    let too_large = || {
+        image::ImageError::Limits(image::error::LimitError::from_kind(
+            image::error::LimitErrorKind::DimensionError,
+        ))
+    };
+    let width = u16::try_from(width).map_err(|_| too_large())?;
+    let height = u16::try_from(height).map_err(|_| too_large())?;
+    let mut encoder = jpeg_encoder::Encoder::new(out, quality);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    encoder
+        .encode(rgb, width, height, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| {
+            image::ImageError::Encoding(image::error::EncodingError::new(
+                image::error::ImageFormatHint::Exact(image::ImageFormat::Jpeg),
+                e,
+            ))
+        })
 }
