@@ -239,7 +239,52 @@ fn transform(c: &mut Criterion) {
             b.iter(|| pipeline::transform(black_box(&upload), &native_spec, &options))
         });
         group.finish();
+
+        // Not in `cargo test --benches`, which runs each benchmark once to check it works.
+        if std::env::args().any(|arg| arg == "--bench") {
+            let (q1, median, q3) = interleaved_ratio(
+                || {
+                    drop(black_box(
+                        plugin.transform(&settings, &limits, &upload, &spec),
+                    ))
+                },
+                || {
+                    drop(black_box(pipeline::transform(
+                        &upload,
+                        &native_spec,
+                        &options,
+                    )))
+                },
+            );
+            println!(
+                "{name}: wasm/native, {RATIO_PAIRS} interleaved pairs: median {median:.2} \
+                 (quartiles {q1:.2} to {q3:.2})"
+            );
+        }
     }
+}
+
+/// How many wasm/native pairs [`interleaved_ratio`] times.
+const RATIO_PAIRS: usize = 15;
+
+/// The quartiles of the ratio of `wasm`'s time to `native`'s, over pairs of calls timed back
+/// to back. Criterion measures one benchmark after the other, so a drift in the machine's
+/// speed (other work on its two cores, or on the host under this VM) moves the two medians
+/// apart; within a pair both sides run under the same conditions.
+fn interleaved_ratio(mut wasm: impl FnMut(), mut native: impl FnMut()) -> (f64, f64, f64) {
+    let mut ratios: Vec<f64> = (0..RATIO_PAIRS)
+        .map(|_| {
+            let started = Instant::now();
+            wasm();
+            let wasm_time = started.elapsed();
+            let started = Instant::now();
+            native();
+            wasm_time.as_secs_f64() / started.elapsed().as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let quartile = |q: usize| ratios[(RATIO_PAIRS - 1) * q / 4];
+    (quartile(1), quartile(2), quartile(3))
 }
 
 /// A new runtime with both built-in plugins loaded, caching in `dir`; the time it took.
@@ -263,7 +308,7 @@ fn startup(c: &mut Criterion) {
 
     // Every iteration gets a new, empty cache directory: both components are compiled and
     // their artifacts written. Creating and removing the directory is not timed.
-    group.measurement_time(Duration::from_secs(15));
+    group.measurement_time(Duration::from_secs(18));
     group.bench_function("cold-cache", |b| {
         b.iter_custom(|iters| {
             (0..iters)
@@ -282,6 +327,7 @@ fn startup(c: &mut Criterion) {
     group.bench_function("warm-cache", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| timed_startup(warm.path())).sum())
     });
+
     group.finish();
 }
 
