@@ -279,18 +279,7 @@ impl Catalog for PgCatalog {
 
     async fn health(&self) -> Result<(), CatalogError> {
         let client = self.client().await?;
-        let rows = client
-            .query("SELECT version, checksum FROM schema_migrations", &[])
-            .await
-            .map_err(fail("read the migrations"))?;
-        let applied: Vec<AppliedMigration> = rows
-            .iter()
-            .map(|r| AppliedMigration {
-                version: r.get(0),
-                checksum: r.get(1),
-            })
-            .collect();
-        let todo = pending(&applied)?;
+        let todo = pending(&applied(&client).await?)?;
         if !todo.is_empty() {
             return Err(CatalogError::Migration(format!(
                 "{} migration(s) pending; run `avatar migrate`",
@@ -405,6 +394,23 @@ async fn lock_avatar(
     Ok(())
 }
 
+/// The rows of `schema_migrations`.
+async fn applied(
+    client: &deadpool_postgres::Object,
+) -> Result<Vec<AppliedMigration>, CatalogError> {
+    let rows = client
+        .query("SELECT version, checksum FROM schema_migrations", &[])
+        .await
+        .map_err(fail("read the migrations"))?;
+    Ok(rows
+        .iter()
+        .map(|r| AppliedMigration {
+            version: r.get(0),
+            checksum: r.get(1),
+        })
+        .collect())
+}
+
 async fn migrate_locked(
     client: &mut deadpool_postgres::Object,
 ) -> Result<Vec<String>, CatalogError> {
@@ -415,17 +421,7 @@ async fn migrate_locked(
         )
         .await
         .map_err(fail("create schema_migrations"))?;
-    let rows = client
-        .query("SELECT version, checksum FROM schema_migrations", &[])
-        .await
-        .map_err(fail("read the migrations"))?;
-    let applied: Vec<AppliedMigration> = rows
-        .iter()
-        .map(|r| AppliedMigration {
-            version: r.get(0),
-            checksum: r.get(1),
-        })
-        .collect();
+    let applied = applied(client).await?;
     let mut done = Vec::new();
     for migration in pending(&applied)? {
         let tx = client
