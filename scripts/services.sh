@@ -39,15 +39,18 @@ postgres_up() {
     as_postgres "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     local port; port=$(free_port)
+    echo "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      | as_postgres tee "$dir/options" >/dev/null
     as_postgres "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-      start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+      -o "$(cat "$dir/options")" start >&2 || { cat "$dir/server.log" >&2; exit 1; }
     echo "$port" | as_postgres tee "$dir/port" >/dev/null
     log "PostgreSQL started on 127.0.0.1:$port"
   fi
   echo "export AVATAR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
   echo "export AVATAR_TEST_PGBIN=$PGBIN"
   echo "export AVATAR_TEST_PGDATA=$dir/data"
+  echo "export AVATAR_TEST_PGLOG=$dir/server.log"
+  echo "export AVATAR_TEST_PGOPTS='$(cat "$dir/options")'"
 }
 
 postgres_down() {

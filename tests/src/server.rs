@@ -158,9 +158,17 @@ pub struct Builder {
     cache: Option<(u64, u64)>,
     dir: Option<TempDir>,
     env: Vec<(String, String)>,
+    backends: Option<(Value, Value)>,
 }
 
 impl Builder {
+    /// Other `storage` and `catalog` sections (the default: a directory and SQLite in the
+    /// server's own temporary directory).
+    pub fn backends(mut self, storage: Value, catalog: Value) -> Self {
+        self.backends = Some((storage, catalog));
+        self
+    }
+
     /// `proxy` (the default) or `redirect`.
     pub fn delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
@@ -258,6 +266,10 @@ impl Builder {
             "plugins": {"cache_dir": shared_plugin_cache(), "max_instances": 16},
             "tenants": [tenant],
         });
+        if let Some((storage, catalog)) = &self.backends {
+            config["storage"] = storage.clone();
+            config["catalog"] = catalog.clone();
+        }
         if let Some((records, mib)) = self.cache {
             config["cache"] = json!({"max_records": records, "max_image_mib": mib});
         }
@@ -339,6 +351,7 @@ impl TestServer {
             cache: None,
             dir: None,
             env: Vec::new(),
+            backends: None,
         }
     }
 
@@ -479,6 +492,32 @@ impl TestServer {
             let _ = reader.join();
         }
         status
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.process
+            .as_ref()
+            .expect("the server is running")
+            .child
+            .id()
+    }
+
+    /// Kills the server with `SIGKILL`, as a crash would, keeping its directory. Also reaps
+    /// a server already killed from outside.
+    pub fn kill(&mut self) {
+        let mut process = self.process.take().expect("the server is running");
+        let _ = process.child.kill();
+        let _ = process.child.wait();
+        if let Some(reader) = process.stderr_reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    /// Starts the server again after `kill` or `stop`.
+    pub fn start_again(&mut self) {
+        assert!(self.process.is_none(), "the server is still running");
+        self.spawn();
     }
 
     /// Stops the server and starts it again on the same directory and configuration.
