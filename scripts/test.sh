@@ -9,4 +9,15 @@ fi
 export AVATAR_SERVICES_DIR="${AVATAR_SERVICES_DIR:-$(mktemp -d /tmp/avatar-test.XXXXXX)}"
 trap 'scripts/services.sh down || true' EXIT
 eval "$(scripts/services.sh up)"
-cargo test --workspace --locked "$@"
+log=$(mktemp)
+set +e
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+trap - EXIT
+scripts/services.sh down >/dev/null 2>&1 || true
+# One closing line for the whole run (cargo prints one per test binary, the last often a
+# doc-test binary with no tests).
+awk '/^test result:/ {p += $4; f += $6} END {printf "%d passed, %d failed\n", p, f}' "$log"
+rm -f "$log"
+exit "$status"
