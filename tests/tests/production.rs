@@ -145,6 +145,10 @@ fn stop_garage() {
     .expect("garage stopped");
 }
 
+#[expect(
+    clippy::zombie_processes,
+    reason = "Garage is a shared service that outlives this test; scripts/services.sh stops it by its pid file"
+)]
 fn start_garage() {
     let conf = env("AVATAR_TEST_GARAGE_CONFIG").expect("garage config");
     let log = std::fs::File::create(std::path::Path::new(&conf).with_file_name("server.log"))
