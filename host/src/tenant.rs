@@ -64,7 +64,7 @@ impl Tenant {
         }
     }
 
-    /// The sides a stored variant may have: the tenant's sizes.
+    /// The name of the preset of `side` pixels.
     pub fn size_name(&self, side: u32) -> Option<&str> {
         self.sizes
             .iter()
@@ -128,10 +128,6 @@ impl Tenants {
 
     pub fn get(&self, id: &str) -> Option<&Arc<Tenant>> {
         self.by_id.get(id)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Tenant>> {
-        self.by_id.values()
     }
 }
 

@@ -16,7 +16,7 @@ pub async fn index(State(app): State<AppState>) -> Json<Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "hashes": "32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters, case-insensitive",
         "sizes": tenant.sizes,
-        "default_size": tenant.sizes.iter().find(|(_, px)| **px == tenant.default_side).map(|(n, _)| n),
+        "default_size": tenant.size_name(tenant.default_side),
         "pixel_sizes": "1 to 4096",
         "delivery": match app.delivery {
             crate::config::Delivery::Proxy => "proxy",
