@@ -32,4 +32,16 @@ pub(crate) mod filter {
     });
 }
 
+/// The `generator-plugin` world.
+pub(crate) mod generator {
+    wasmtime::component::bindgen!({
+        world: "generator-plugin",
+        path: "../wit",
+        with: {
+            "avatar:plugins/types": crate::plugin::bindings::transform::avatar::plugins::types,
+            "avatar:plugins/config": crate::plugin::bindings::transform::avatar::plugins::config,
+        },
+    });
+}
+
 pub(crate) use transform::avatar::plugins::{config, types};

@@ -3,7 +3,7 @@
 //! One [`Runtime`] per process owns the wasmtime engine (epoch deadlines, pooling allocator
 //! with on-demand fallback), the linker and the compiled-artifact cache. Loading a plugin
 //! compiles it once and checks it against its world ([`AuthPlugin`], [`TransformPlugin`],
-//! [`FilterPlugin`]). Every call gets a fresh `Store` and instance with a wall-clock deadline
+//! [`FilterPlugin`], [`GeneratorPlugin`]). Every call gets a fresh `Store` and instance with a wall-clock deadline
 //! and a linear-memory cap, and nothing else: no files, network, environment or clock beyond
 //! what the host passes in. Failures come back as [`PluginError`]; no wasmtime type leaves
 //! this module.
@@ -34,6 +34,7 @@ pub use types::{
 
 use bindings::auth::{AuthPlugin as AuthWorld, AuthPluginPre};
 use bindings::filter::{FilterPlugin as FilterWorld, FilterPluginPre};
+use bindings::generator::{GeneratorPlugin as GeneratorWorld, GeneratorPluginPre};
 use bindings::transform::{TransformPlugin as TransformWorld, TransformPluginPre};
 use engine::EngineHandle;
 use state::HostState;
@@ -65,6 +66,7 @@ pub enum World {
     Auth,
     Transform,
     Filter,
+    Generator,
 }
 
 impl std::fmt::Display for World {
@@ -73,6 +75,7 @@ impl std::fmt::Display for World {
             Self::Auth => "auth-plugin",
             Self::Transform => "transform-plugin",
             Self::Filter => "filter-plugin",
+            Self::Generator => "generator-plugin",
         })
     }
 }
@@ -125,6 +128,16 @@ impl Runtime {
         })
     }
 
+    pub fn load_generator(&self, name: &str, wasm: &[u8]) -> Result<GeneratorPlugin, PluginError> {
+        let (component, digest) = self.engine.compile(wasm)?;
+        let pre = GeneratorPluginPre::new(self.instantiate_pre(&component)?)
+            .map_err(|e| not_the_world(World::Generator, e))?;
+        Ok(GeneratorPlugin {
+            pre,
+            info: self.info(name, digest),
+        })
+    }
+
     /// Which of the plugin worlds `wasm` implements, checking it loads on this runtime.
     pub fn detect_world(&self, wasm: &[u8]) -> Result<World, PluginError> {
         let (component, _) = self.engine.compile(wasm)?;
@@ -133,8 +146,10 @@ impl Runtime {
             Ok(World::Auth)
         } else if TransformPluginPre::new(pre.clone()).is_ok() {
             Ok(World::Transform)
-        } else if FilterPluginPre::new(pre).is_ok() {
+        } else if FilterPluginPre::new(pre.clone()).is_ok() {
             Ok(World::Filter)
+        } else if GeneratorPluginPre::new(pre).is_ok() {
+            Ok(World::Generator)
         } else {
             Err(PluginError::Invalid(
                 "the component exports none of the plugin worlds".into(),
@@ -362,5 +377,52 @@ impl FilterPlugin {
             .collect();
         self.info.check_output(&images, limits)?;
         Ok(images)
+    }
+}
+
+/// A loaded generator plugin (world `generator-plugin`).
+#[derive(Clone)]
+pub struct GeneratorPlugin {
+    pre: GeneratorPluginPre<HostState>,
+    info: PluginInfo,
+}
+plugin_accessors!(GeneratorPlugin);
+
+impl GeneratorPlugin {
+    /// Draws the `rgba8` picture of `side` pixels for `hash`.
+    pub fn generate(
+        &self,
+        settings: &Arc<Settings>,
+        limits: &CallLimits,
+        hash: &str,
+        side: u32,
+    ) -> Result<Image, PluginError> {
+        let result = self.info.run(settings, limits, |store| {
+            let instance: GeneratorWorld = self.pre.instantiate(&mut *store)?;
+            instance
+                .avatar_plugins_generator()
+                .call_generate(&mut *store, hash, side)
+        })?;
+        let image: Image = result
+            .map_err(|e| PluginError::Rejected(Rejection::Transform(e.into())))?
+            .into();
+        self.info
+            .check_output(std::slice::from_ref(&image), limits)?;
+        let expected = u64::from(side) * u64::from(side) * 4;
+        if image.format != ImageFormat::Rgba8
+            || image.width != side
+            || image.height != side
+            || image.data.len() as u64 != expected
+        {
+            return Err(PluginError::Invalid(format!(
+                "generator {} returned a {}x{} {:?} image of {} bytes, not {side}x{side} rgba8",
+                self.info.name,
+                image.width,
+                image.height,
+                image.format,
+                image.data.len()
+            )));
+        }
+        Ok(image)
     }
 }
