@@ -126,6 +126,13 @@ impl Cache {
         *records = Fifo::new(capacity);
     }
 
+    /// Whether an image of `len` bytes would be kept (at most an eighth of the image cache, so
+    /// one large object cannot flush the rest).
+    pub fn admits_image(&self, len: u64) -> bool {
+        let capacity = self.images.lock().expect("cache lock").capacity;
+        len <= (capacity / 8) as u64
+    }
+
     pub fn image(&self, key: &str) -> Option<Bytes> {
         self.images.lock().expect("cache lock").get(&key.to_owned())
     }

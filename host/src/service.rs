@@ -9,14 +9,15 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
+use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::avatar::{AvatarHash, choose_side, new_version, variant_key};
 use crate::cache::Cache;
 use crate::catalog::{AvatarRecord, CatalogError, Change, SharedCatalog, Variant};
 use crate::plugin::{AuthRequest, Grant, Image, ImageFormat, PluginError};
-use crate::storage::{SharedStore, StorageError};
+use crate::storage::{BlobReader, SharedStore, StorageError};
 use crate::tenant::{DefaultImage, DefaultPolicy, Tenant, etag_of};
 
 /// Why an operation failed.
@@ -65,6 +66,52 @@ impl std::fmt::Debug for DefaultImageRef {
         f.debug_struct("DefaultImageRef")
             .field("side", &self.image.side)
             .finish()
+    }
+}
+
+/// The bytes of an image to answer with: in memory (cached, or a default), or streaming from
+/// the blob store as they arrive.
+pub enum Content {
+    Whole(Bytes),
+    Streaming {
+        len: u64,
+        body: BoxStream<'static, Result<Bytes, StorageError>>,
+    },
+}
+
+impl Content {
+    pub fn len(&self) -> u64 {
+        match self {
+            Self::Whole(bytes) => bytes.len() as u64,
+            Self::Streaming { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads it all (for callers that need the bytes, such as tests).
+    pub async fn collect(self) -> Result<Bytes, StorageError> {
+        match self {
+            Self::Whole(bytes) => Ok(bytes),
+            Self::Streaming { len, mut body } => {
+                let mut buf = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
+                while let Some(chunk) = body.next().await {
+                    buf.extend_from_slice(&chunk?);
+                }
+                Ok(buf.freeze())
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Whole(b) => f.debug_tuple("Whole").field(&b.len()).finish(),
+            Self::Streaming { len, .. } => f.debug_struct("Streaming").field("len", len).finish(),
+        }
     }
 }
 
@@ -205,27 +252,33 @@ impl Service {
         Ok(pick(record, side))
     }
 
-    /// Resolves and reads the bytes. When a concurrent replace has removed the files of the
-    /// record first found, looks the record up again, so readers never see a missing avatar.
+    /// Resolves and opens the bytes, unless `body_wanted` says the caller will not send them
+    /// (a conditional request the client's copy satisfies). When a concurrent replace has
+    /// removed the files of the record first found, looks the record up again, so readers
+    /// never see a missing avatar.
     pub async fn fetch(
         &self,
         tenant: &Tenant,
         hash: &AvatarHash,
         backup: Option<&AvatarHash>,
         side: u32,
-    ) -> Result<(Resolved, Bytes), ServiceError> {
+        body_wanted: impl Fn(&Resolved) -> bool,
+    ) -> Result<(Resolved, Option<Content>), ServiceError> {
         let mut attempts = 0;
         loop {
             let resolved = self.resolve(tenant, hash, backup, side).await?;
+            if !body_wanted(&resolved) {
+                return Ok((resolved, None));
+            }
             let key = match &resolved {
                 Resolved::Default(d) => {
                     let bytes = d.image.bytes.clone();
-                    return Ok((resolved, bytes));
+                    return Ok((resolved, Some(Content::Whole(bytes))));
                 }
                 Resolved::Stored { variant, .. } => variant.key.clone(),
             };
             match self.read(&key).await? {
-                Some(bytes) => return Ok((resolved, bytes)),
+                Some(content) => return Ok((resolved, Some(content))),
                 None if attempts < 3 => {
                     attempts += 1;
                     if let Resolved::Stored { record, .. } = &resolved {
@@ -237,16 +290,47 @@ impl Service {
         }
     }
 
-    /// The bytes stored under `key`, through the image cache.
-    pub async fn read(&self, key: &str) -> Result<Option<Bytes>, ServiceError> {
+    /// The object stored under `key`: from the image cache, or streamed from the store (and
+    /// kept in the cache once fully read, when small enough).
+    pub async fn read(&self, key: &str) -> Result<Option<Content>, ServiceError> {
         if let Some(bytes) = self.cache.image(key) {
-            return Ok(Some(bytes));
+            return Ok(Some(Content::Whole(bytes)));
         }
-        let bytes = self.store.get(key).await?;
-        if let Some(bytes) = &bytes {
-            self.cache.put_image(key, bytes.clone());
+        let Some(BlobReader { len, body }) = self.store.open(key).await? else {
+            return Ok(None);
+        };
+        if !self.cache.admits_image(len) {
+            return Ok(Some(Content::Streaming { len, body }));
         }
-        Ok(bytes)
+        let cache = self.cache.clone();
+        let key = key.to_owned();
+        // Pass every chunk on as it comes, keeping a copy; the whole object goes into the cache
+        // once the last chunk has been read and the length matches.
+        let copy = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
+        let body = futures_util::stream::unfold(Some((body, copy)), move |state| {
+            let cache = cache.clone();
+            let key = key.clone();
+            async move {
+                let (mut body, mut copy) = state?;
+                match body.next().await {
+                    Some(Ok(chunk)) => {
+                        copy.extend_from_slice(&chunk);
+                        Some((Ok(chunk), Some((body, copy))))
+                    }
+                    Some(Err(e)) => Some((Err(e), None)),
+                    None => {
+                        if copy.len() as u64 == len {
+                            cache.put_image(&key, copy.freeze());
+                        }
+                        None
+                    }
+                }
+            }
+        });
+        Ok(Some(Content::Streaming {
+            len,
+            body: body.boxed(),
+        }))
     }
 
     /// Whether `hash` has an avatar (no backup, no default).

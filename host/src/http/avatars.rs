@@ -17,7 +17,7 @@ use super::{AppState, time};
 use crate::avatar::{AvatarHash, InvalidSize, parse_size};
 use crate::catalog::AvatarRecord;
 use crate::config::Delivery;
-use crate::service::Resolved;
+use crate::service::{Content, Resolved};
 use crate::tenant::Tenant;
 
 /// Longest `token` form field accepted.
@@ -138,21 +138,22 @@ async fn serve(
                 .into_response());
         }
     }
-    let (resolved, bytes) = app
+    let (resolved, content) = app
         .service
-        .fetch(tenant, &target.hash, target.backup.as_ref(), target.side)
+        .fetch(
+            tenant,
+            &target.hash,
+            target.backup.as_ref(),
+            target.side,
+            |resolved| {
+                let (etag, modified, _) = validators(resolved);
+                !is_fresh(headers, &etag, modified)
+            },
+        )
         .await?;
-    let (etag, modified, content_type) = match &resolved {
-        Resolved::Stored { record, variant } => (
-            variant.etag.clone(),
-            time::from_millis(record.updated_at),
-            record.format.media_type(),
-        ),
-        Resolved::Default(d) => (d.image.etag.clone(), d.made_at, d.image.format.media_type()),
-    };
+    let (etag, modified, content_type) = validators(&resolved);
     Ok(image_response(
-        headers,
-        bytes,
+        content,
         &etag,
         modified,
         content_type.unwrap_or("application/octet-stream"),
@@ -160,18 +161,23 @@ async fn serve(
     ))
 }
 
-/// A `200` with the image, or a `304` when the client's copy is current.
-pub(super) fn image_response(
-    request: &HeaderMap,
-    bytes: Bytes,
-    etag: &str,
-    modified: SystemTime,
-    content_type: &str,
-    cache_control: &str,
-) -> Response {
+/// The ETag (unquoted), Last-Modified and media type of what `resolved` serves.
+fn validators(resolved: &Resolved) -> (String, SystemTime, Option<&'static str>) {
+    match resolved {
+        Resolved::Stored { record, variant } => (
+            variant.etag.clone(),
+            time::from_millis(record.updated_at),
+            record.format.media_type(),
+        ),
+        Resolved::Default(d) => (d.image.etag.clone(), d.made_at, d.image.format.media_type()),
+    }
+}
+
+/// Whether the client's copy, as its conditional headers describe it, is current: then the
+/// answer is `304` and the image is not even read.
+pub(super) fn is_fresh(request: &HeaderMap, etag: &str, modified: SystemTime) -> bool {
     let quoted = format!("\"{etag}\"");
-    let last_modified = httpdate::fmt_http_date(modified);
-    let not_modified = match request.get(header::IF_NONE_MATCH) {
+    match request.get(header::IF_NONE_MATCH) {
         Some(value) => value.to_str().is_ok_and(|v| {
             v.split(',').map(str::trim).any(|tag| {
                 tag == "*" || tag == quoted || tag.strip_prefix("W/") == Some(quoted.as_str())
@@ -182,23 +188,40 @@ pub(super) fn image_response(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| httpdate::parse_http_date(v).ok())
             .is_some_and(|since| httpdate::HttpDate::from(modified) <= since.into()),
-    };
-    let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut r = Response::new(Body::from(bytes.clone()));
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(content_type).expect("a media type is a valid header"),
-        );
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-        r
+    }
+}
+
+/// A `200` streaming `content`, or a `304` when there is none to send (the client's copy is
+/// current).
+pub(super) fn image_response(
+    content: Option<Content>,
+    etag: &str,
+    modified: SystemTime,
+    content_type: &str,
+    cache_control: &str,
+) -> Response {
+    let mut response = match content {
+        None => StatusCode::NOT_MODIFIED.into_response(),
+        Some(content) => {
+            let len = content.len();
+            let body = match content {
+                Content::Whole(bytes) => Body::from(bytes),
+                Content::Streaming { body, .. } => Body::from_stream(body),
+            };
+            let mut r = Response::new(body);
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(content_type).expect("a media type is a valid header"),
+            );
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            r
+        }
     };
     let h = response.headers_mut();
     for (name, value) in [
-        (header::ETAG, quoted),
-        (header::LAST_MODIFIED, last_modified),
+        (header::ETAG, format!("\"{etag}\"")),
+        (header::LAST_MODIFIED, httpdate::fmt_http_date(modified)),
         (header::CACHE_CONTROL, cache_control.to_owned()),
     ] {
         if let Ok(value) = HeaderValue::from_str(&value) {

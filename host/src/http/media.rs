@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::AppState;
-use super::avatars::image_response;
+use super::avatars::{image_response, is_fresh};
 use super::error::ApiError;
 use crate::storage::validate_key;
 
@@ -18,11 +18,6 @@ pub async fn get_media(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     validate_key(&key).map_err(|_| ApiError::not_found())?;
-    let bytes = app
-        .service
-        .read(&key)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
     let content_type = match key.rsplit_once('.').map(|(_, ext)| ext) {
         Some("jpg") => "image/jpeg",
         Some("png") => "image/png",
@@ -39,9 +34,18 @@ pub async fn get_media(
         .get(..12)
         .and_then(|hex| i64::from_str_radix(hex, 16).ok())
         .map_or(std::time::UNIX_EPOCH, super::time::from_millis);
+    let content = if is_fresh(&headers, &etag, modified) {
+        None
+    } else {
+        Some(
+            app.service
+                .read(&key)
+                .await?
+                .ok_or_else(ApiError::not_found)?,
+        )
+    };
     Ok(image_response(
-        &headers,
-        bytes,
+        content,
         &etag,
         modified,
         content_type,

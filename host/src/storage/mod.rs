@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt};
 
 pub use fs::FsStore;
 pub use s3::{S3Settings, S3Store};
@@ -19,6 +20,30 @@ pub use s3::{S3Settings, S3Store};
 pub struct ObjectMeta {
     pub key: String,
     pub bytes: u64,
+}
+
+/// An object being read: its length, known up front, and its bytes as they arrive.
+pub struct BlobReader {
+    pub len: u64,
+    pub body: BoxStream<'static, Result<Bytes, StorageError>>,
+}
+
+impl BlobReader {
+    /// A reader over bytes already in memory.
+    pub fn whole(bytes: Bytes) -> Self {
+        Self {
+            len: bytes.len() as u64,
+            body: stream::once(async move { Ok(bytes) }).boxed(),
+        }
+    }
+}
+
+impl std::fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobReader")
+            .field("len", &self.len)
+            .finish()
+    }
 }
 
 /// Why a storage operation failed. Every variant is the service's problem (5xx).
@@ -67,6 +92,13 @@ pub trait BlobStore: Send + Sync + 'static {
 
     /// The object under `key`, or `None` when there is none.
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError>;
+
+    /// The object under `key` as a stream, or `None` when there is none. Backends that can
+    /// stream (S3) hand out the bytes as they arrive, so a proxied response never holds a whole
+    /// object in memory; the default reads it whole.
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, StorageError> {
+        Ok(self.get(key).await?.map(BlobReader::whole))
+    }
 
     /// Removes the object under `key`; removing a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), StorageError>;

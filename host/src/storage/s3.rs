@@ -15,7 +15,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
-use super::{BlobStore, ObjectMeta, StorageError, validate_key};
+use super::{BlobReader, BlobStore, ObjectMeta, StorageError, validate_key};
 
 /// `Cache-Control` stored with every object: keys are versioned, so their bytes never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -200,6 +200,41 @@ impl BlobStore for S3Store {
                 source: Some(Box::new(e)),
             })?;
         Ok(Some(body.into_bytes()))
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<BlobReader>, StorageError> {
+        let key = self.object_key(key)?;
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(fail("get an object")(e)),
+        };
+        let len = output
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| StorageError::Backend {
+                message: format!("object {key} came without a length"),
+                source: None,
+            })?;
+        let body = futures_util::stream::unfold(output.body, |mut body| async move {
+            let chunk = body.next().await?;
+            let chunk = chunk.map_err(|e| StorageError::Unavailable {
+                message: "reading an object's body failed".into(),
+                source: Some(Box::new(e)),
+            });
+            Some((chunk, body))
+        });
+        Ok(Some(BlobReader {
+            len,
+            body: Box::pin(body),
+        }))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {

@@ -16,6 +16,7 @@ pub(crate) async fn run(store: &dyn BlobStore) {
     round_trip(store, &format!("{base}/round-trip")).await;
     overwrite_replaces_whole(store, &format!("{base}/overwrite")).await;
     get_missing_is_none(store, &format!("{base}/missing")).await;
+    open_streams_the_whole_object(store, &format!("{base}/open")).await;
     delete_then_get_is_none(store, &format!("{base}/delete")).await;
     delete_missing_is_ok(store, &format!("{base}/delete-missing")).await;
     list_by_prefix(store, &format!("{base}/list")).await;
@@ -60,6 +61,35 @@ async fn round_trip(store: &dyn BlobStore, base: &str) {
 
     store.delete(&key).await.unwrap();
     store.delete(&empty).await.unwrap();
+}
+
+async fn open_streams_the_whole_object(store: &dyn BlobStore, base: &str) {
+    use futures_util::StreamExt;
+    // Larger than one network read, so a streaming backend hands it out in several chunks.
+    let key = format!("{base}/ab/cd/v1/512.png");
+    let bytes = binary(3 << 20, 7);
+    put(store, &key, bytes.clone()).await;
+    let reader = store.open(&key).await.unwrap().expect("the object");
+    assert_eq!(
+        reader.len,
+        bytes.len() as u64,
+        "the length is known up front"
+    );
+    let chunks: Vec<Bytes> = reader
+        .body
+        .map(|chunk| chunk.unwrap())
+        .collect::<Vec<_>>()
+        .await;
+    assert_eq!(chunks.concat(), bytes.to_vec());
+    assert!(
+        store
+            .open(&format!("{base}/nothing.png"))
+            .await
+            .unwrap()
+            .is_none(),
+        "a missing object opens as None"
+    );
+    store.delete(&key).await.unwrap();
 }
 
 async fn overwrite_replaces_whole(store: &dyn BlobStore, base: &str) {
