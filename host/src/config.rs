@@ -38,8 +38,13 @@ pub struct Config {
     /// The in-memory cache of catalog rows and hot images. Defaults below.
     #[serde(default)]
     pub cache: CacheConfig,
-    /// The tenants; at least one. The first is the default tenant.
+    /// The tenants; at least one. The first is the default tenant unless one says
+    /// `"default": true`.
     pub tenants: Vec<TenantConfig>,
+    /// The file this configuration was loaded from (set by [`Config::load`]), which a running
+    /// server watches and reloads.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -236,6 +241,10 @@ pub struct PluginsConfig {
     pub cache_dir: Option<PathBuf>,
     /// Plugin instances that may run at once. Default 64.
     pub max_instances: u32,
+    /// How often a running server looks for changes to its configuration file and to the
+    /// `.wasm` and image files it names, in milliseconds; a change reloads the tenants and
+    /// their plugins without a restart (so does `SIGHUP`). Default 500; 0 turns watching off.
+    pub watch_interval_ms: u64,
 }
 
 impl Default for PluginsConfig {
@@ -243,6 +252,7 @@ impl Default for PluginsConfig {
         Self {
             cache_dir: Some(PathBuf::from("data/plugin-cache")),
             max_instances: 64,
+            watch_interval_ms: 500,
         }
     }
 }
@@ -291,13 +301,75 @@ pub struct TenantConfig {
     /// `Cache-Control: max-age` of avatar responses, in seconds. Default 300.
     #[serde(default = "default_max_age")]
     pub cache_max_age: u64,
-    /// Output format and quality of stored images. Default: keep JPEG, else PNG; quality 85.
+    /// Output format and quality of stored images. Default: keep JPEG, else PNG (with
+    /// filters: PNG when a filter made pixels transparent); quality 85.
     #[serde(default)]
     pub output: OutputConfig,
+    /// Drop-in filters run after the transform, in order, each with its own settings
+    /// (`[{"plugin": "filter-grayscale"}, {"plugin": "filter-circle"}]`). Default none.
+    #[serde(default)]
+    pub filters: Vec<PluginRef>,
+    /// Whether requests to the root paths (without `/t/{tenant}/`) go to this tenant. At most
+    /// one tenant may say so; default: the first tenant.
+    #[serde(default)]
+    pub default: bool,
+    /// Host names (`Host` header, without the port) that select this tenant on the root paths.
+    /// Default none.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Where this tenant's images live inside the store, as a key prefix. Default: the id.
+    #[serde(default)]
+    pub storage_prefix: Option<String>,
+    /// Origins allowed to read this tenant's avatars from a browser (`Origin` header), or
+    /// `["*"]` for any. Default `["*"]`.
+    #[serde(default = "any_origin")]
+    pub cors_origins: Vec<String>,
+    /// This tenant's own limits; each unset field falls back to the top-level `limits`.
+    #[serde(default)]
+    pub limits: TenantLimits,
+}
+
+fn any_origin() -> Vec<String> {
+    vec!["*".into()]
+}
+
+/// A tenant's limits. Every field defaults to the top-level `limits` value of the same name;
+/// `max_concurrent_jobs` defaults as described in the README's "Tenants" section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantLimits {
+    pub max_upload_bytes: Option<u64>,
+    pub max_source_pixels: Option<u64>,
+    pub plugin_deadline_ms: Option<u64>,
+    pub plugin_memory_mib: Option<u64>,
+    /// Plugin jobs of this tenant (transforms of uploads, generated defaults) that may run at
+    /// once; more wait in line, up to `plugin_deadline_ms`, then get `503`.
+    pub max_concurrent_jobs: Option<u32>,
+}
+
+impl TenantConfig {
+    /// The key prefix of this tenant's images, without a trailing `/`.
+    pub fn storage_prefix(&self) -> String {
+        self.storage_prefix
+            .as_deref()
+            .unwrap_or(&self.id)
+            .trim_matches('/')
+            .to_owned()
+    }
+
+    /// Every plugin this tenant runs, with the role it plays.
+    pub fn plugins(&self) -> Vec<(&'static str, &PluginRef)> {
+        let mut all = vec![("auth", &self.auth), ("transform", &self.transform)];
+        all.extend(self.filters.iter().map(|f| ("filter", f)));
+        if let DefaultAvatar::Generate(plugin) = &self.default_avatar {
+            all.push(("generator", plugin));
+        }
+        all
+    }
 }
 
 /// A plugin and its settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginRef {
     /// A built-in plugin's name (`auth-jwt`, `transform-image`) or the path of a `.wasm`
@@ -362,6 +434,9 @@ pub enum DefaultAvatar {
     Hash(String),
     /// `{"file": "…"}`: an image file (relative to the config file), transformed at start-up.
     File(PathBuf),
+    /// `{"generate": "generate-identicon"}` or `{"generate": {"plugin": …, "config": {…}}}`:
+    /// a generator plugin draws a picture of each missing hash's own.
+    Generate(PluginRef),
 }
 
 impl<'de> Deserialize<'de> for DefaultAvatar {
@@ -372,14 +447,30 @@ impl<'de> Deserialize<'de> for DefaultAvatar {
             Text(String),
             Hash { hash: String },
             File { file: PathBuf },
+            Generate { generate: GenerateRaw },
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum GenerateRaw {
+            Name(String),
+            Plugin(PluginRef),
         }
         match Raw::deserialize(deserializer)? {
             Raw::Text(s) if s == "404" => Ok(Self::NotFound),
             Raw::Text(s) => Err(serde::de::Error::custom(format!(
-                "expected \"404\", {{\"hash\": …}} or {{\"file\": …}}, found {s:?}"
+                "expected \"404\", {{\"hash\": …}}, {{\"file\": …}} or {{\"generate\": …}}, found {s:?}"
             ))),
             Raw::Hash { hash } => Ok(Self::Hash(hash)),
             Raw::File { file } => Ok(Self::File(file)),
+            Raw::Generate {
+                generate: GenerateRaw::Name(plugin),
+            } => Ok(Self::Generate(PluginRef {
+                plugin,
+                config: serde_json::Map::new(),
+            })),
+            Raw::Generate {
+                generate: GenerateRaw::Plugin(plugin),
+            } => Ok(Self::Generate(plugin)),
         }
     }
 }
@@ -467,6 +558,7 @@ impl Config {
             })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.resolve_paths(base);
+        config.source = Some(path.to_owned());
         Ok(config)
     }
 
@@ -496,6 +588,11 @@ impl Config {
             );
         }
         let mut seen = std::collections::BTreeSet::new();
+        let mut hosts = std::collections::BTreeSet::new();
+        let mut prefixes = std::collections::BTreeSet::new();
+        if self.tenants.iter().filter(|t| t.default).count() > 1 {
+            return bad("tenants".into(), "at most one tenant may be the default");
+        }
         for (i, tenant) in self.tenants.iter().enumerate() {
             let at = |field: &str| format!("tenants[{i}].{field}");
             let id_ok = !tenant.id.is_empty()
@@ -509,6 +606,41 @@ impl Config {
             }
             if !seen.insert(&tenant.id) {
                 return bad(at("id"), "duplicate tenant id");
+            }
+            for host in &tenant.hosts {
+                if !hosts.insert(host.to_ascii_lowercase()) {
+                    return bad(at("hosts"), "a host name may select one tenant only");
+                }
+            }
+            let prefix = tenant.storage_prefix();
+            let prefix_ok = !prefix.is_empty()
+                && crate::storage::validate_key(&prefix).is_ok()
+                && !prefix.starts_with('_');
+            if !prefix_ok {
+                return bad(
+                    at("storage_prefix"),
+                    "letters, digits, '-', '_', '.' and '/' segments, not starting with '_'",
+                );
+            }
+            if !prefixes.insert(prefix.clone()) {
+                return bad(
+                    at("storage_prefix"),
+                    "two tenants cannot share a storage prefix",
+                );
+            }
+            if tenant.cors_origins.is_empty() {
+                return bad(at("cors_origins"), "list \"*\" or at least one origin");
+            }
+            let l = &tenant.limits;
+            if l.plugin_deadline_ms == Some(0)
+                || l.plugin_memory_mib == Some(0)
+                || l.max_upload_bytes == Some(0)
+                || l.max_concurrent_jobs == Some(0)
+            {
+                return bad(at("limits"), "limits must be positive");
+            }
+            if l.plugin_memory_mib.is_some_and(|m| m > 4096) {
+                return bad(at("limits.plugin_memory_mib"), "must be at most 4096");
             }
             if tenant.sizes.is_empty() {
                 return bad(at("sizes"), "at least one size is required");
@@ -571,7 +703,15 @@ impl Config {
             if let DefaultAvatar::File(file) = &mut tenant.default_avatar {
                 resolve(file);
             }
-            for plugin in [&mut tenant.auth, &mut tenant.transform] {
+            let generator = match &mut tenant.default_avatar {
+                DefaultAvatar::Generate(plugin) => Some(plugin),
+                _ => None,
+            };
+            let plugins = [&mut tenant.auth, &mut tenant.transform]
+                .into_iter()
+                .chain(tenant.filters.iter_mut())
+                .chain(generator);
+            for plugin in plugins {
                 if plugin.plugin.ends_with(".wasm") {
                     let mut p = PathBuf::from(&plugin.plugin);
                     resolve(&mut p);

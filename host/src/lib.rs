@@ -9,6 +9,7 @@ pub mod config;
 pub mod gc;
 pub mod http;
 pub mod plugin;
+pub mod reload;
 pub mod service;
 pub mod storage;
 pub mod tenant;
@@ -167,9 +168,14 @@ pub async fn serve(
         config.cache.max_records,
         usize::try_from(config.cache.max_image_mib << 20).unwrap_or(usize::MAX),
     );
+    let tenants = Arc::new(reload::LiveTenants::new(tenants, &config, runtime.clone()));
+    reload::spawn_watchers(
+        tenants.clone(),
+        std::time::Duration::from_millis(config.plugins.watch_interval_ms),
+    );
     let state = http::AppState {
         service: Service::new(catalog, store, cache),
-        tenants: Arc::new(tenants),
+        tenants,
         delivery: config.delivery,
         public_base: config.public_base().into(),
     };
@@ -181,7 +187,7 @@ pub async fn serve(
         pooling = runtime.is_pooling(),
         "avatar is serving"
     );
-    axum::serve(listener, http::router(state))
+    axum::serve(listener, http::app(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")

@@ -74,10 +74,18 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Say which world a component implements and whether it loads here.
+    /// Say which world a component implements and whether it loads here, under the limits of
+    /// the configuration (when it exists) or the defaults.
     Check {
         /// The `.wasm` component.
         file: PathBuf,
+        #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
+        config: PathBuf,
+    },
+    /// Show each tenant's plugins, their roles and the SHA-256 of each component.
+    List {
+        #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -107,8 +115,11 @@ fn main() -> Result<()> {
             min_age,
         } => gc(config, delete, min_age),
         Command::Plugin {
-            command: PluginCommand::Check { file },
-        } => plugin_check(file),
+            command: PluginCommand::Check { file, config },
+        } => plugin_check(file, config),
+        Command::Plugin {
+            command: PluginCommand::List { config },
+        } => plugin_list(config),
     }
 }
 
@@ -314,14 +325,50 @@ fn token(
     Ok(())
 }
 
-fn plugin_check(file: PathBuf) -> Result<()> {
+fn plugin_check(file: PathBuf, config: PathBuf) -> Result<()> {
     let wasm = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    // The configuration's limits when there is one; the defaults when not.
+    let (limits, source) = if config.exists() {
+        let config = load(&config)?;
+        let limits = avatar_host::plugin::CallLimits {
+            deadline: std::time::Duration::from_millis(config.limits.plugin_deadline_ms),
+            memory_bytes: usize::try_from(config.limits.plugin_memory_mib << 20)
+                .unwrap_or(usize::MAX),
+            ..Default::default()
+        };
+        (limits, "the configured limits")
+    } else {
+        (Default::default(), "the default limits")
+    };
     let runtime = avatar_host::plugin::Runtime::new(&Default::default())?;
-    match runtime.detect_world(&wasm) {
+    match runtime.check(&wasm, &limits) {
         Ok(world) => {
-            println!("{}: implements {world}, loads on this host", file.display());
+            println!(
+                "{}: implements {world}; instantiates under {source} ({} MiB, {} ms)",
+                file.display(),
+                limits.memory_bytes >> 20,
+                limits.deadline.as_millis()
+            );
             Ok(())
         }
         Err(e) => bail!("{}: {e}", file.display()),
     }
+}
+
+fn plugin_list(path: PathBuf) -> Result<()> {
+    let config = load(&path)?;
+    let runtime = avatar_host::plugin_runtime(&config)?;
+    let tenants = avatar_host::tenant::Tenants::from_config(&config, &runtime)?;
+    for tenant in tenants.iter() {
+        let default = if std::sync::Arc::ptr_eq(tenant, tenants.default_tenant()) {
+            " (default)"
+        } else {
+            ""
+        };
+        println!("tenant {}{default}", tenant.id);
+        for (role, name, digest) in tenant.plugins() {
+            println!("  {role:<10} {name:<24} sha256:{digest}");
+        }
+    }
+    Ok(())
 }

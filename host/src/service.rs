@@ -16,6 +16,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use crate::avatar::{AvatarHash, choose_side, new_version, variant_key};
 use crate::cache::Cache;
 use crate::catalog::{AvatarRecord, CatalogError, Change, SharedCatalog, Variant};
+use crate::plugin::Image as PluginImage;
 use crate::plugin::{AuthRequest, Grant, Image, ImageFormat, PluginError};
 use crate::storage::{BlobReader, SharedStore, StorageError};
 use crate::tenant::{DefaultImage, DefaultPolicy, Tenant, etag_of};
@@ -40,6 +41,9 @@ pub enum ServiceError {
     MissingFile { key: String },
     #[error("internal task failed: {0}")]
     Join(String),
+    /// The tenant's plugin jobs were all busy for longer than its plugin deadline.
+    #[error("tenant {tenant} is busy: {jobs} plugin jobs running and more waiting")]
+    Busy { tenant: String, jobs: u32 },
 }
 
 /// An avatar ready to answer with.
@@ -52,6 +56,18 @@ pub enum Resolved {
     },
     /// The tenant's default image.
     Default(DefaultImageRef),
+    /// A picture the tenant's generator draws for this hash (made on first use, then cached).
+    Generated(GeneratedRef),
+}
+
+/// A generated default: what to draw, and its validators, known before drawing.
+#[derive(Debug, Clone)]
+pub struct GeneratedRef {
+    pub hash: AvatarHash,
+    pub side: u32,
+    pub format: ImageFormat,
+    pub etag: String,
+    pub made_at: SystemTime,
 }
 
 /// A default image and when the process made it.
@@ -237,6 +253,37 @@ impl Service {
                     made_at: self.started_at,
                 }))
             }
+            DefaultPolicy::Generate(generator) => {
+                let side = choose_side(tenant.stored_sides.iter().copied(), side)
+                    .ok_or(ServiceError::NotFound)?;
+                let format = tenant.generated_format();
+                // Everything the pixels depend on: the plugins and their settings, the hash, the
+                // side and the output.
+                let mut recipe = format!(
+                    "{}|{:?}|{}|{:?}|{}|{}|{}",
+                    generator.plugin.digest(),
+                    generator.settings,
+                    tenant.transform.digest(),
+                    tenant.transform_settings,
+                    hash,
+                    side,
+                    tenant.quality
+                );
+                for filter in &tenant.filters {
+                    recipe.push_str(&format!(
+                        "|{}|{:?}",
+                        filter.plugin.digest(),
+                        filter.settings
+                    ));
+                }
+                Ok(Resolved::Generated(GeneratedRef {
+                    hash: hash.clone(),
+                    side,
+                    format,
+                    etag: etag_of(recipe.as_bytes()),
+                    made_at: self.started_at,
+                }))
+            }
         }
     }
 
@@ -258,7 +305,7 @@ impl Service {
     /// never see a missing avatar.
     pub async fn fetch(
         &self,
-        tenant: &Tenant,
+        tenant: &Arc<Tenant>,
         hash: &AvatarHash,
         backup: Option<&AvatarHash>,
         side: u32,
@@ -275,6 +322,10 @@ impl Service {
                     let bytes = d.image.bytes.clone();
                     return Ok((resolved, Some(Content::Whole(bytes))));
                 }
+                Resolved::Generated(g) => {
+                    let bytes = self.generated(tenant, g).await?;
+                    return Ok((resolved, Some(Content::Whole(bytes))));
+                }
                 Resolved::Stored { variant, .. } => variant.key.clone(),
             };
             match self.read(&key).await? {
@@ -288,6 +339,65 @@ impl Service {
                 None => return Err(ServiceError::MissingFile { key }),
             }
         }
+    }
+
+    /// The generated picture `g`, from the image cache or drawn now (one of the tenant's
+    /// plugin jobs).
+    async fn generated(
+        &self,
+        tenant: &Arc<Tenant>,
+        g: &GeneratedRef,
+    ) -> Result<Bytes, ServiceError> {
+        let key = format!("generated/{}/{}", tenant.id, g.etag);
+        if let Some(bytes) = self.cache.image(&key) {
+            return Ok(bytes);
+        }
+        let DefaultPolicy::Generate(generator) = &tenant.default_avatar else {
+            return Err(ServiceError::NotFound);
+        };
+        let generator = generator.clone();
+        let hash = g.hash.clone();
+        let side = g.side;
+        let image: PluginImage = self
+            .job(tenant, move |tenant| {
+                tenant.generate(&generator, &hash, side)
+            })
+            .await?;
+        if image.format != g.format {
+            return Err(ServiceError::Contract {
+                plugin: tenant.transform.name().to_owned(),
+                message: format!("encoded {} instead of {}", image.format, g.format),
+            });
+        }
+        let bytes = Bytes::from(image.data);
+        self.cache.put_image(&key, bytes.clone());
+        Ok(bytes)
+    }
+
+    /// Runs `work` on a blocking thread as one of `tenant`'s plugin jobs: at most
+    /// `tenant.max_jobs` run at once; a job that waits longer than the tenant's plugin
+    /// deadline for its turn gives up with [`ServiceError::Busy`].
+    async fn job<R: Send + 'static>(
+        &self,
+        tenant: &Arc<Tenant>,
+        work: impl FnOnce(&Tenant) -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, ServiceError> {
+        let permit =
+            tokio::time::timeout(tenant.limits.deadline, tenant.jobs.clone().acquire_owned())
+                .await
+                .map_err(|_| ServiceError::Busy {
+                    tenant: tenant.id.clone(),
+                    jobs: tenant.max_jobs,
+                })?
+                .map_err(|e| ServiceError::Join(e.to_string()))?;
+        let tenant = tenant.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&tenant)
+        })
+        .await
+        .map_err(|e| ServiceError::Join(e.to_string()))??;
+        Ok(result)
     }
 
     /// The object stored under `key`: from the image cache, or streamed from the store (and
@@ -346,19 +456,9 @@ impl Service {
         upload: Bytes,
     ) -> Result<AvatarRecord, ServiceError> {
         let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&upload));
-        let images = {
-            let tenant = tenant.clone();
-            tokio::task::spawn_blocking(move || {
-                tenant.transform.transform(
-                    &tenant.transform_settings,
-                    &tenant.limits,
-                    &upload,
-                    &tenant.spec(),
-                )
-            })
-            .await
-            .map_err(|e| ServiceError::Join(e.to_string()))??
-        };
+        let images = self
+            .job(tenant, move |tenant| tenant.process(&upload))
+            .await?;
         check_outputs(tenant, &images)?;
 
         let now = SystemTime::now();
@@ -373,7 +473,13 @@ impl Service {
                 height: image.height,
                 bytes: image.data.len() as u64,
                 etag: etag_of(&image.data),
-                key: variant_key(&tenant.id, hash, &version, image.width, format.extension()),
+                key: variant_key(
+                    &tenant.storage_prefix,
+                    hash,
+                    &version,
+                    image.width,
+                    format.extension(),
+                ),
             })
             .collect();
 
@@ -441,7 +547,7 @@ impl Service {
         // grace period, files a crash left behind), but not those of a newer version: they
         // belong to an upload still in flight, which will commit its record after this
         // delete, and must find its files. Versions are fixed-width and time-ordered.
-        let prefix = crate::avatar::avatar_prefix(&tenant.id, hash);
+        let prefix = crate::avatar::avatar_prefix(&tenant.storage_prefix, hash);
         let mut all = keys;
         if let Ok(listed) = self.store.list(&prefix).await {
             all.extend(listed.into_iter().map(|o| o.key).filter(|key| {

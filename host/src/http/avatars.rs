@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{Extension, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
@@ -49,10 +49,10 @@ struct Target {
 
 pub async fn get_one(
     State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
     Path(hash): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = app.tenants.default_tenant().clone();
     let target = Target {
         hash: parse_hash(&hash)?,
         backup: None,
@@ -63,10 +63,10 @@ pub async fn get_one(
 
 pub async fn get_two(
     State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
     Path((first, second)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = app.tenants.default_tenant().clone();
     let hash = parse_hash(&first)?;
     let target = if AvatarHash::looks_like(&second) {
         Target {
@@ -86,10 +86,10 @@ pub async fn get_two(
 
 pub async fn get_three(
     State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
     Path((hash, backup, size)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = app.tenants.default_tenant().clone();
     let target = Target {
         hash: parse_hash(&hash)?,
         backup: Some(parse_hash(&backup)?),
@@ -101,9 +101,9 @@ pub async fn get_three(
 /// `HEAD /{hash}`: `204` when the avatar exists, `404` when not. No backup, no default.
 pub async fn head_avatar(
     State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
     Path(hash): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tenant = app.tenants.default_tenant().clone();
     let hash = parse_hash(&hash)?;
     if app.service.exists(&tenant, &hash).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -114,7 +114,7 @@ pub async fn head_avatar(
 
 async fn serve(
     app: &AppState,
-    tenant: &Tenant,
+    tenant: &Arc<Tenant>,
     target: Target,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -170,6 +170,7 @@ fn validators(resolved: &Resolved) -> (String, SystemTime, Option<&'static str>)
             record.format.media_type(),
         ),
         Resolved::Default(d) => (d.image.etag.clone(), d.made_at, d.image.format.media_type()),
+        Resolved::Generated(g) => (g.etag.clone(), g.made_at, g.format.media_type()),
     }
 }
 
@@ -248,11 +249,11 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// `POST` or `PUT /{hash}`: upload or replace.
 pub async fn put_avatar(
     State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
     Path(hash): Path<String>,
     Query(query): Query<TokenQuery>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let tenant = app.tenants.default_tenant().clone();
     let hash = parse_hash(&hash)?;
     let method = request.method().as_str().to_owned();
     let mut token = bearer(request.headers()).or(query.token);
@@ -318,11 +319,11 @@ pub async fn put_avatar(
 /// `DELETE /{hash}`.
 pub async fn delete_avatar(
     State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
     Path(hash): Path<String>,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let tenant = app.tenants.default_tenant().clone();
     let hash = parse_hash(&hash)?;
     let token = bearer(&headers).or(query.token).unwrap_or_default();
     app.service

@@ -101,6 +101,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Catalog(e) if e.is_unavailable() => {
                 Self::internal("catalog-unavailable", StatusCode::SERVICE_UNAVAILABLE, &e)
             }
+            ServiceError::Busy { .. } => {
+                Self::internal("tenant-busy", StatusCode::SERVICE_UNAVAILABLE, &error)
+            }
             other => Self::internal("internal", StatusCode::INTERNAL_SERVER_ERROR, &other),
         }
     }

@@ -2,17 +2,23 @@
 //! catalog and the store answer).
 
 use axum::Json;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::tenant::Tenant;
 
-pub async fn index(State(app): State<AppState>) -> Json<Value> {
-    let tenant = app.tenants.default_tenant();
+pub async fn index(
+    State(app): State<AppState>,
+    Extension(tenant): Extension<Arc<Tenant>>,
+) -> Json<Value> {
     Json(json!({
         "service": "avatar",
+        "tenant": tenant.id,
         "version": env!("CARGO_PKG_VERSION"),
         "hashes": "32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters, case-insensitive",
         "sizes": tenant.sizes,
@@ -33,6 +39,8 @@ pub async fn index(State(app): State<AppState>) -> Json<Value> {
             {"method": "DELETE", "path": "/{hash}", "does": "delete the avatar and every stored file"},
             {"method": "GET", "path": "/healthz", "does": "200 when the process is up"},
             {"method": "GET", "path": "/readyz", "does": "200 when the catalog and the store answer"},
+            {"method": "GET", "path": "/_status", "does": "the plugins each tenant runs and the last reload"},
+            {"method": "*", "path": "/t/{tenant}/...", "does": "every route above, for that tenant"},
         ],
     }))
 }
@@ -53,4 +61,9 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// The tenants' plugins (names and SHA-256s, never settings) and the last reload.
+pub async fn status(State(app): State<AppState>) -> Json<Value> {
+    Json(app.tenants.status())
 }

@@ -157,6 +157,19 @@ impl Runtime {
         }
     }
 
+    /// Which world `wasm` implements, after instantiating it once under `limits` (so a
+    /// component whose start-up memory exceeds the cap, or that traps while starting, fails).
+    pub fn check(&self, wasm: &[u8], limits: &CallLimits) -> Result<World, PluginError> {
+        let world = self.detect_world(wasm)?;
+        let (component, digest) = self.engine.compile(wasm)?;
+        let pre = self.instantiate_pre(&component)?;
+        self.info("check", digest)
+            .run(&Arc::new(Settings::new()), limits, |store| {
+                pre.instantiate(&mut *store).map(drop)
+            })?;
+        Ok(world)
+    }
+
     fn instantiate_pre(
         &self,
         component: &Component,

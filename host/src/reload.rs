@@ -1,0 +1,319 @@
+//! Hot swap: the tenants (their plugins, settings and limits) are rebuilt from the
+//! configuration file while the server runs, when that file or any `.wasm` or image file it
+//! names changes, and on `SIGHUP`. The new tenants are built completely (every component
+//! compiled and checked against its world, default avatars made) before they replace the old
+//! ones in one atomic swap; requests in flight keep the tenant they started with. A reload that
+//! fails leaves the old tenants serving and is reported on `GET /_status`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
+use serde_json::{Value, json};
+
+use crate::config::{Config, DefaultAvatar};
+use crate::plugin::Runtime;
+use crate::tenant::Tenants;
+
+/// The tenants being served, swappable at run time.
+pub struct LiveTenants {
+    current: ArcSwap<Tenants>,
+    runtime: Runtime,
+    /// The configuration file, when the server was started from one.
+    source: Option<PathBuf>,
+    /// The sections a reload cannot change, as first loaded.
+    fixed: Value,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+    status: Mutex<Status>,
+}
+
+#[derive(Debug, Clone)]
+struct Status {
+    generation: u64,
+    loaded_at: SystemTime,
+    last: Option<Attempt>,
+    watched: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+struct Attempt {
+    at: SystemTime,
+    trigger: String,
+    outcome: Result<Duration, String>,
+    restart_needed: Vec<String>,
+}
+
+/// Why a reload was refused; the old tenants keep serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("the server was not started from a configuration file")]
+    NoSource,
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Tenant(#[from] crate::tenant::TenantError),
+    #[error("loading the tenants failed: {0}")]
+    Join(String),
+}
+
+/// The top-level keys whose changes take effect only at a restart.
+const FIXED_KEYS: &[&str] = &[
+    "listen",
+    "public_url",
+    "storage",
+    "catalog",
+    "delivery",
+    "cache",
+    "plugins",
+];
+
+impl LiveTenants {
+    pub fn new(tenants: Tenants, config: &Config, runtime: Runtime) -> Self {
+        Self {
+            current: ArcSwap::from_pointee(tenants),
+            runtime,
+            source: config.source.clone(),
+            fixed: config
+                .source
+                .as_deref()
+                .map(fixed_sections)
+                .unwrap_or(Value::Null),
+            reloading: tokio::sync::Mutex::new(()),
+            status: Mutex::new(Status {
+                generation: 1,
+                loaded_at: SystemTime::now(),
+                last: None,
+                watched: watched_files(config),
+            }),
+        }
+    }
+
+    /// The tenants now; a request keeps the snapshot it started with.
+    pub fn current(&self) -> Arc<Tenants> {
+        self.current.load_full()
+    }
+
+    /// The files whose change triggers a reload.
+    pub fn watched(&self) -> Vec<PathBuf> {
+        self.status.lock().expect("status lock").watched.clone()
+    }
+
+    /// Reads the configuration again and, if every tenant builds, swaps them in.
+    pub async fn reload(&self, trigger: &str) -> Result<(), ReloadError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let started = Instant::now();
+        let result = self.build().await;
+        let mut status = self.status.lock().expect("status lock");
+        let (outcome, restart_needed) = match result {
+            Ok((tenants, config)) => {
+                self.current.store(Arc::new(tenants));
+                status.generation += 1;
+                status.loaded_at = SystemTime::now();
+                status.watched = watched_files(&config);
+                let restart_needed = match config.source.as_deref() {
+                    Some(path) => changed_fixed(&self.fixed, &fixed_sections(path)),
+                    None => Vec::new(),
+                };
+                tracing::info!(
+                    trigger,
+                    generation = status.generation,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "reloaded the tenants and their plugins"
+                );
+                if !restart_needed.is_empty() {
+                    tracing::warn!(
+                        ?restart_needed,
+                        "these configuration sections changed; they take effect at a restart"
+                    );
+                }
+                (Ok(started.elapsed()), restart_needed)
+            }
+            Err(error) => {
+                tracing::error!(trigger, %error, "reload refused; the previous plugins keep serving");
+                status.last = Some(Attempt {
+                    at: SystemTime::now(),
+                    trigger: trigger.to_owned(),
+                    outcome: Err(error.to_string()),
+                    restart_needed: Vec::new(),
+                });
+                return Err(error);
+            }
+        };
+        status.last = Some(Attempt {
+            at: SystemTime::now(),
+            trigger: trigger.to_owned(),
+            outcome,
+            restart_needed,
+        });
+        Ok(())
+    }
+
+    async fn build(&self) -> Result<(Tenants, Config), ReloadError> {
+        let path = self.source.clone().ok_or(ReloadError::NoSource)?;
+        let config = Config::load(&path, std::env::vars())?;
+        let runtime = self.runtime.clone();
+        let tenants = tokio::task::spawn_blocking(move || {
+            Tenants::from_config(&config, &runtime).map(|t| (t, config))
+        })
+        .await
+        .map_err(|e| ReloadError::Join(e.to_string()))??;
+        Ok(tenants)
+    }
+
+    /// What `GET /_status` shows: the generation, the last reload and every tenant's plugins.
+    pub fn status(&self) -> Value {
+        let status = self.status.lock().expect("status lock").clone();
+        let tenants = self.current();
+        let last = status.last.map(|a| {
+            let mut v = json!({
+                "at": httpdate::fmt_http_date(a.at),
+                "trigger": a.trigger,
+                "ok": a.outcome.is_ok(),
+            });
+            match a.outcome {
+                Ok(took) => v["took_ms"] = json!(took.as_secs_f64() * 1000.0),
+                Err(error) => v["error"] = json!(error),
+            }
+            if !a.restart_needed.is_empty() {
+                v["restart_needed_for"] = json!(a.restart_needed);
+            }
+            v
+        });
+        json!({
+            "generation": status.generation,
+            "loaded_at": httpdate::fmt_http_date(status.loaded_at),
+            "last_reload": last,
+            "watched": status.watched,
+            "tenants": tenants.iter().map(|t| json!({
+                "id": t.id,
+                "default": Arc::ptr_eq(t, tenants.default_tenant()),
+                "hosts": t.hosts,
+                "max_concurrent_jobs": t.max_jobs,
+                "plugins": t.plugins().into_iter().map(|(role, name, digest)| json!({
+                    "role": role, "plugin": name, "sha256": digest,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The configuration file and every `.wasm` and default-avatar file it names.
+fn watched_files(config: &Config) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = config.source.iter().cloned().collect();
+    for tenant in &config.tenants {
+        for (_, plugin) in tenant.plugins() {
+            if plugin.plugin.ends_with(".wasm") {
+                files.push(PathBuf::from(&plugin.plugin));
+            }
+        }
+        if let DefaultAvatar::File(path) = &tenant.default_avatar {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// The sections of the file at `path` that a reload cannot change.
+fn fixed_sections(path: &std::path::Path) -> Value {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Value::Null;
+    };
+    let Ok(Value::Object(all)) = serde_json::from_str::<Value>(&text) else {
+        return Value::Null;
+    };
+    Value::Object(
+        all.into_iter()
+            .filter(|(k, _)| FIXED_KEYS.contains(&k.as_str()))
+            .collect(),
+    )
+}
+
+fn changed_fixed(before: &Value, after: &Value) -> Vec<String> {
+    FIXED_KEYS
+        .iter()
+        .filter(|k| before.get(**k) != after.get(**k))
+        .map(|k| (*k).to_owned())
+        .collect()
+}
+
+/// What identifies a file's content cheaply: length, modification time, inode.
+type Fingerprint = Option<(u64, SystemTime, u64)>;
+
+fn fingerprint(path: &std::path::Path) -> Fingerprint {
+    let meta = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.len(), meta.modified().ok()?, inode))
+}
+
+/// Reloads when a watched file changes (checked every `interval`) and on `SIGHUP`, until the
+/// process ends.
+pub fn spawn_watchers(live: Arc<LiveTenants>, interval: Duration) {
+    if live.source.is_none() {
+        return;
+    }
+    if !interval.is_zero() {
+        let live = live.clone();
+        tokio::spawn(async move {
+            let mut seen: Vec<(PathBuf, Fingerprint)> = Vec::new();
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let now: Vec<(PathBuf, Fingerprint)> = live
+                    .watched()
+                    .into_iter()
+                    .map(|p| {
+                        let f = fingerprint(&p);
+                        (p, f)
+                    })
+                    .collect();
+                if seen.is_empty() {
+                    seen = now;
+                    continue;
+                }
+                if now != seen {
+                    let changed: Vec<String> = now
+                        .iter()
+                        .filter(|entry| !seen.contains(entry))
+                        .map(|(p, _)| p.display().to_string())
+                        .collect();
+                    // A failed reload is not retried until the files change again.
+                    let _ = live
+                        .reload(&format!("changed: {}", changed.join(", ")))
+                        .await;
+                    // What was seen before the reload read the files, so a change made while it
+                    // ran triggers another; files the new configuration names are new.
+                    seen = live
+                        .watched()
+                        .into_iter()
+                        .map(|p| {
+                            let f = now
+                                .iter()
+                                .find(|(q, _)| *q == p)
+                                .map_or_else(|| fingerprint(&p), |(_, f)| *f);
+                            (p, f)
+                        })
+                        .collect();
+                }
+            }
+        });
+    }
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload by changing the files instead");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let _ = live.reload("SIGHUP").await;
+        }
+    });
+}
