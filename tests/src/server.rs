@@ -2,6 +2,11 @@
 //! free loopback port with a temporary data directory and its own configuration, and spoken
 //! to over HTTP (a blocking `ureq` agent, plus a raw socket for what a polite client cannot
 //! send: lying `Content-Length`s and bodies that never end).
+//!
+//! `AVATAR_E2E_BACKEND` chooses the backends of servers whose test names none: unset (or
+//! `embedded`), a directory and SQLite in the server's own directory; `postgres-garage`, the
+//! services of `scripts/services.sh` (S3 under a prefix of the server's own, and a PostgreSQL
+//! database made for it), so the same tests prove the production backends too.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -13,6 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use avatar_host::storage::{BlobStore, S3Settings, S3Store};
 use image::DynamicImage;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -109,18 +115,187 @@ fn shared_plugin_cache() -> PathBuf {
     target_dir().join("avatar-e2e-plugin-cache")
 }
 
-/// A development secret no other server in this run shares.
-fn unique_secret() -> String {
+/// A name part no other server shares, in this run or an earlier one on the same services:
+/// process id, a counter, and the time.
+fn unique_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!(
-        "e2e-development-secret-{}-{}-{nanos}",
+        "{}_{}_{nanos}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// A development secret no other server in this run shares.
+fn unique_secret() -> String {
+    format!("e2e-development-secret-{}", unique_id())
+}
+
+/// Which backends a server gets when its test names none; see the module comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    /// A directory and SQLite under the server's own directory.
+    Embedded,
+    /// S3 in Garage and PostgreSQL, from the environment `scripts/services.sh up` prints.
+    PostgresGarage,
+}
+
+/// The backend `AVATAR_E2E_BACKEND` asks for.
+fn e2e_backend() -> Backend {
+    static CHOSEN: OnceLock<Backend> = OnceLock::new();
+    *CHOSEN.get_or_init(|| match std::env::var("AVATAR_E2E_BACKEND").as_deref() {
+        Err(_) | Ok("" | "embedded") => Backend::Embedded,
+        Ok("postgres-garage") => Backend::PostgresGarage,
+        Ok(other) => {
+            panic!("AVATAR_E2E_BACKEND={other:?}: expected `embedded` or `postgres-garage`")
+        }
+    })
+}
+
+/// A service's address from the environment. A run that asked for the production backends
+/// fails without them, under `CI=true` as anywhere: quietly testing the embedded backends
+/// instead would pass for the wrong reason.
+fn service_env(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => value,
+        _ => {
+            let ci = if std::env::var("CI").is_ok_and(|v| v == "true") {
+                " (CI=true: the PostgreSQL + Garage pass must run)"
+            } else {
+                ""
+            };
+            panic!(
+                "AVATAR_E2E_BACKEND=postgres-garage but {var} is not set{ci}; \
+                 run `eval \"$(scripts/services.sh up)\"` first"
+            )
+        }
+    }
+}
+
+/// Runs one SQL statement through `$AVATAR_TEST_PGBIN/psql` on the service's own database.
+fn psql(pgbin: &str, url: &str, sql: &str) -> Result<(), String> {
+    let output = Command::new(Path::new(pgbin).join("psql"))
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running psql: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "psql {sql:?}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// `url` (`postgres://user@host:port/db?options`) naming `database` instead.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let (scheme, rest) = base
+        .split_once("://")
+        .unwrap_or_else(|| panic!("AVATAR_TEST_POSTGRES_URL is not a URL: {url}"));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{authority}/{database}{query}")
+}
+
+/// Backends on the services for one server: S3 under a prefix and a PostgreSQL database that
+/// no other server shares (the tests reuse constant hashes, so servers sharing a catalog or a
+/// key space would see each other's avatars). The database is made here and dropped with the
+/// server's directory ([`ServerDir`]).
+fn postgres_garage_backends() -> Value {
+    let id = unique_id();
+    let pgbin = service_env("AVATAR_TEST_PGBIN");
+    let admin_url = service_env("AVATAR_TEST_POSTGRES_URL");
+    let database = format!("avatar_e2e_{id}");
+    psql(
+        &pgbin,
+        &admin_url,
+        &format!("CREATE DATABASE \"{database}\""),
+    )
+    .unwrap_or_else(|e| panic!("creating the test database: {e}"));
+    json!({
+        "storage": {
+            "type": "s3",
+            "bucket": service_env("AVATAR_TEST_S3_BUCKET"),
+            "region": service_env("AVATAR_TEST_S3_REGION"),
+            "endpoint": service_env("AVATAR_TEST_S3_ENDPOINT"),
+            "path_style": true,
+            "prefix": format!("e2e/{id}/"),
+            "access_key_id": service_env("AVATAR_TEST_S3_ACCESS_KEY_ID"),
+            "secret_access_key": service_env("AVATAR_TEST_S3_SECRET_ACCESS_KEY"),
+        },
+        "catalog": {
+            "type": "postgres",
+            "url": with_database(&admin_url, &database),
+            "pool_size": 4,
+            // A fresh database is empty: the server must create its tables.
+            "migrate_on_start": true,
+        },
+        "database": database,
+    })
+}
+
+/// Where a server's generated backends are remembered, beside `config.json`, so a server
+/// started again on the same directory (see [`TestServer::into_dir`]) finds the same data.
+const BACKENDS_FILE: &str = "backends.json";
+
+/// A test server's directory: `config.json`, the embedded backends' `data/`, and the note of
+/// the backends generated for it (`backends.json`). Dropping it removes the directory and the
+/// PostgreSQL database made for it. (The S3 objects stay: they are a few small files under a
+/// prefix nobody reuses, and `scripts/services.sh down` removes all of Garage's data.)
+pub struct ServerDir {
+    dir: TempDir,
+}
+
+impl ServerDir {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("avatar-e2e-")
+                .tempdir()
+                .expect("a temporary directory"),
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The backends generated for this directory, if any.
+    fn backends(&self) -> Option<Value> {
+        let text = std::fs::read(self.path().join(BACKENDS_FILE)).ok()?;
+        Some(serde_json::from_slice(&text).expect("backends.json is JSON"))
+    }
+}
+
+impl Drop for ServerDir {
+    fn drop(&mut self) {
+        let Some(database) = self
+            .backends()
+            .and_then(|b| b["database"].as_str().map(str::to_owned))
+        else {
+            return;
+        };
+        if let (Ok(pgbin), Ok(url)) = (
+            std::env::var("AVATAR_TEST_PGBIN"),
+            std::env::var("AVATAR_TEST_POSTGRES_URL"),
+        ) {
+            // Best effort: a database left behind goes with `scripts/services.sh down`.
+            let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+            if let Err(e) = psql(&pgbin, &url, &sql) {
+                eprintln!("dropping the test database: {e}");
+            }
+        }
+    }
 }
 
 /// Seconds since the epoch, as JWT claims count time.
@@ -156,16 +331,24 @@ pub struct Builder {
     max_source_pixels: Option<u64>,
     cache_max_age: Option<u64>,
     cache: Option<(u64, u64)>,
-    dir: Option<TempDir>,
+    dir: Option<ServerDir>,
     env: Vec<(String, String)>,
     backends: Option<(Value, Value)>,
+    embedded: bool,
 }
 
 impl Builder {
-    /// Other `storage` and `catalog` sections (the default: a directory and SQLite in the
-    /// server's own temporary directory).
+    /// Other `storage` and `catalog` sections (the default: those `AVATAR_E2E_BACKEND` asks
+    /// for, see the module comment).
     pub fn backends(mut self, storage: Value, catalog: Value) -> Self {
         self.backends = Some((storage, catalog));
+        self
+    }
+
+    /// A directory and SQLite in the server's own directory, whatever `AVATAR_E2E_BACKEND`
+    /// says: for a test about the embedded backends themselves (say why at the call).
+    pub fn embedded(mut self) -> Self {
+        self.embedded = true;
         self
     }
 
@@ -215,8 +398,8 @@ impl Builder {
     }
 
     /// Reuses a directory a previous server left (see [`TestServer::into_dir`]): its data
-    /// stays, its configuration is written anew.
-    pub fn dir(mut self, dir: TempDir) -> Self {
+    /// and its backends stay, its configuration is written anew.
+    pub fn dir(mut self, dir: ServerDir) -> Self {
         self.dir = Some(dir);
         self
     }
@@ -227,8 +410,9 @@ impl Builder {
         self
     }
 
-    /// The configuration file's content (with `secret`) for a server rooted at `dir`.
-    fn config(&self, secret: &str) -> Value {
+    /// The configuration file's content, with `secret` and the `storage` and `catalog`
+    /// sections of `backends` (the embedded ones when `None`).
+    fn config(&self, secret: &str, backends: Option<&(Value, Value)>) -> Value {
         let mut tenant = json!({
             "id": TENANT,
             "auth": {
@@ -266,7 +450,7 @@ impl Builder {
             "plugins": {"cache_dir": shared_plugin_cache(), "max_instances": 16},
             "tenants": [tenant],
         });
-        if let Some((storage, catalog)) = &self.backends {
+        if let Some((storage, catalog)) = backends {
             config["storage"] = storage.clone();
             config["catalog"] = catalog.clone();
         }
@@ -276,17 +460,39 @@ impl Builder {
         config
     }
 
+    /// The backends to configure in `dir`: the test's own; the embedded ones when asked for;
+    /// those a previous server on `dir` had made; or, when `AVATAR_E2E_BACKEND` says so, new
+    /// ones on the services, remembered in `dir`.
+    fn choose_backends(&self, dir: &ServerDir) -> Option<(Value, Value)> {
+        if let Some(backends) = &self.backends {
+            return Some(backends.clone());
+        }
+        if self.embedded {
+            return None;
+        }
+        let generated = match dir.backends() {
+            Some(remembered) => remembered,
+            None if e2e_backend() == Backend::Embedded => return None,
+            None => {
+                let generated = postgres_garage_backends();
+                std::fs::write(
+                    dir.path().join(BACKENDS_FILE),
+                    serde_json::to_vec_pretty(&generated).expect("JSON"),
+                )
+                .expect("writing backends.json");
+                generated
+            }
+        };
+        Some((generated["storage"].clone(), generated["catalog"].clone()))
+    }
+
     /// Writes the configuration into a fresh (or the reused) directory and starts the server.
-    pub fn start(self) -> TestServer {
+    pub fn start(mut self) -> TestServer {
         let secret = unique_secret();
-        let config = self.config(&secret);
-        let Builder { dir, env, .. } = self;
-        let dir = dir.unwrap_or_else(|| {
-            tempfile::Builder::new()
-                .prefix("avatar-e2e-")
-                .tempdir()
-                .expect("a temporary directory")
-        });
+        let dir = self.dir.take().unwrap_or_else(ServerDir::new);
+        let backends = self.choose_backends(&dir);
+        let config = self.config(&secret, backends.as_ref());
+        let env = std::mem::take(&mut self.env);
         std::fs::copy(
             workspace_root().join("assets/default-avatar.png"),
             dir.path().join("default-avatar.png"),
@@ -307,6 +513,8 @@ impl Builder {
         );
         let mut server = TestServer {
             base_url: String::new(),
+            storage: config["storage"].clone(),
+            s3: OnceLock::new(),
             dir,
             config_path,
             secret,
@@ -323,7 +531,11 @@ impl Builder {
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub base_url: String,
-    dir: TempDir,
+    /// The configured `storage` section.
+    storage: Value,
+    /// A client of the S3 store, for [`TestServer::image_files`]; made on first use.
+    s3: OnceLock<S3Listing>,
+    dir: ServerDir,
     config_path: PathBuf,
     secret: String,
     env: Vec<(String, String)>,
@@ -352,6 +564,7 @@ impl TestServer {
             dir: None,
             env: Vec::new(),
             backends: None,
+            embedded: false,
         }
     }
 
@@ -527,28 +740,28 @@ impl TestServer {
         status
     }
 
-    /// Stops the server and hands over its directory, for a server with another configuration.
-    pub fn into_dir(mut self) -> TempDir {
+    /// Stops the server and hands over its directory (with its backends), for a server with
+    /// another configuration.
+    pub fn into_dir(mut self) -> ServerDir {
         if self.process.is_some() {
             self.stop();
         }
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        std::mem::replace(&mut self.dir, dir)
+        std::mem::replace(&mut self.dir, ServerDir::new())
     }
 
-    /// The directory holding `config.json` and `data/`.
+    /// The directory holding `config.json` and, with the embedded backends, `data/`.
     pub fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    /// `data/`: the catalog and the images.
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// `data/images/`, the blob store's root.
+    /// The blob store's root: a filesystem store's directory. For an S3 store, the directory
+    /// [`TestServer::image_files`] maps object keys under (nothing is stored there), so that
+    /// tests compare paths relative to it alike for every store.
     pub fn images_dir(&self) -> PathBuf {
-        self.data_dir().join("images")
+        match (self.storage["type"].as_str(), self.storage["path"].as_str()) {
+            (Some("filesystem"), Some(path)) => self.root().join(path),
+            _ => self.root().join("data/images"),
+        }
     }
 
     /// The configuration file.
@@ -556,8 +769,24 @@ impl TestServer {
         &self.config_path
     }
 
-    /// Every regular file under the blob store's root.
+    /// The configured store's `type`: `filesystem` or `s3`.
+    pub fn storage_kind(&self) -> &str {
+        self.storage["type"].as_str().unwrap_or("filesystem")
+    }
+
+    /// Every stored object, sorted: the regular files under a filesystem store's root, or
+    /// the objects under an S3 store's prefix, each as `images_dir()` joined with its key.
     pub fn image_files(&self) -> Vec<PathBuf> {
+        if self.storage_kind() == "s3" {
+            let listing = self.s3.get_or_init(|| S3Listing::connect(&self.storage));
+            let mut found: Vec<PathBuf> = listing
+                .keys()
+                .into_iter()
+                .map(|key| self.images_dir().join(key))
+                .collect();
+            found.sort();
+            return found;
+        }
         let mut found = Vec::new();
         let mut pending = vec![self.images_dir()];
         while let Some(dir) = pending.pop() {
@@ -624,6 +853,28 @@ impl TestServer {
         if body.is_some_and(|b| !b.is_empty()) {
             builder = builder.header("expect", "100-continue");
         }
+        self.exchange(method, path, builder, body)
+    }
+
+    /// `GET` of an absolute URL, such as a redirect's `Location`: this server's `/_media/…`,
+    /// or the store's own (a presigned S3 URL).
+    pub fn get_url(&self, url: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut builder = Request::builder().method(Method::GET).uri(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        self.exchange("GET", url, builder, None)
+    }
+
+    /// Sends a built request and reads the whole answer; `method` and `path` name it in
+    /// failures.
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        builder: ureq::http::request::Builder,
+        body: Option<&[u8]>,
+    ) -> Reply {
         let result = match body {
             Some(body) => self.agent.run(builder.body(body).expect("a request")),
             None => self.agent.run(builder.body(()).expect("a request")),
@@ -753,6 +1004,51 @@ impl TestServer {
         drop(done_tx);
         let _ = stream.shutdown(Shutdown::Both);
         reply
+    }
+}
+
+/// The server's S3 store as the server sees it (`avatar_host`'s own client), driven by a
+/// runtime of its own since the tests are blocking.
+struct S3Listing {
+    runtime: tokio::runtime::Runtime,
+    store: S3Store,
+}
+
+impl S3Listing {
+    /// A client for the `storage` section `{"type": "s3", …}` with keys in the configuration.
+    fn connect(storage: &Value) -> Self {
+        let text = |key: &str| storage[key].as_str().map(str::to_owned);
+        let settings = S3Settings {
+            bucket: text("bucket").expect("storage.bucket"),
+            region: text("region").unwrap_or_else(|| "us-east-1".to_owned()),
+            endpoint: text("endpoint"),
+            path_style: storage["path_style"].as_bool().unwrap_or(false),
+            prefix: text("prefix").unwrap_or_default(),
+            access_key_id: text("access_key_id"),
+            secret_access_key: text("secret_access_key"),
+            public_url: None,
+            presign_ttl: Duration::from_secs(60),
+            attempt_timeout: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(20),
+            max_attempts: 3,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let store = runtime
+            .block_on(S3Store::connect(&settings))
+            .unwrap_or_else(|e| panic!("connecting to the S3 store: {e}"));
+        Self { runtime, store }
+    }
+
+    /// Every key under the store's prefix, relative to it.
+    fn keys(&self) -> Vec<String> {
+        let objects = self
+            .runtime
+            .block_on(self.store.list(""))
+            .unwrap_or_else(|e| panic!("listing the S3 store: {e}"));
+        objects.into_iter().map(|object| object.key).collect()
     }
 }
 
