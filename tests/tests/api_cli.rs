@@ -46,7 +46,9 @@ fn help_describes_the_commands_and_their_options() {
 }
 
 /// Runs `avatar serve` on `config` (text) with `env`, expecting it to exit on its own;
-/// returns whether it succeeded and its stderr.
+/// returns whether it succeeded and its stderr. The configurations name no backends on
+/// purpose, whatever `AVATAR_E2E_BACKEND` says: each is refused while it is read, before any
+/// backend is opened, so the backends play no part.
 fn serve_once(config: &str, env: &[(&str, &str)]) -> (bool, String) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("config.json");

@@ -41,16 +41,16 @@ fn check(reply: &Reply, side: u32, what: &str) -> Result<(), String> {
     }
 }
 
-/// `GET path`, following a redirect to `/_media/`.
+/// `GET path`, following a redirect to where the store serves the file: this host's
+/// `/_media/`, or the store's own URL (S3).
 fn fetch(server: &TestServer, path: &str) -> Result<Reply, String> {
     let reply = server.get(path);
     if reply.status != 302 {
         return Ok(reply);
     }
-    let location = reply.header("location").unwrap_or_default();
-    match location.strip_prefix(&server.base_url) {
-        Some(media) => Ok(server.get(media)),
-        None => Err(format!("{path}: redirected elsewhere: {location}")),
+    match reply.header("location") {
+        Some(location) if location.starts_with("http") => Ok(server.get_url(location, &[])),
+        other => Err(format!("{path}: redirected to {other:?}")),
     }
 }
 
