@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the wasm target if missing, starts the
 # services the tests use (scripts/services.sh) on loopback, runs every test, stops them.
+# The end-to-end API suite runs twice: in the workspace pass on the embedded backends
+# (directory + SQLite), then again on PostgreSQL + Garage (AVATAR_E2E_BACKEND, see
+# tests/src/server.rs). Both passes always run; the script fails if either does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
@@ -11,13 +14,19 @@ trap 'scripts/services.sh down || true' EXIT
 eval "$(scripts/services.sh up)"
 log=$(mktemp)
 set +e
-cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+AVATAR_E2E_BACKEND=embedded cargo test --workspace --locked "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+echo "== the API suite again, on PostgreSQL + Garage" | tee -a "$log"
+AVATAR_E2E_BACKEND=postgres-garage cargo test --locked -p avatar-tests \
+  --test api_read --test api_write --test api_errors --test api_concurrency --test api_cli \
+  "$@" 2>&1 | tee -a "$log"
+second=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$second
 set -e
 trap - EXIT
 scripts/services.sh down >/dev/null 2>&1 || true
-# One closing line for the whole run (cargo prints one per test binary, the last often a
-# doc-test binary with no tests).
+# One closing line for the whole run, both passes (cargo prints one per test binary, the
+# last often a doc-test binary with no tests).
 awk '/^test result:/ {p += $4; f += $6} END {printf "%d passed, %d failed\n", p, f}' "$log"
 rm -f "$log"
 exit "$status"
