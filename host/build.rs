@@ -14,7 +14,11 @@ use std::process::Command;
 /// The first-party guests: (package, file stem of the built component).
 const GUESTS: &[(&str, &str)] = &[
     ("auth-jwt", "auth_jwt"),
+    ("auth-apikey", "auth_apikey"),
     ("transform-image", "transform_image"),
+    ("filter-grayscale", "filter_grayscale"),
+    ("filter-circle", "filter_circle"),
+    ("generate-identicon", "generate_identicon"),
 ];
 
 fn main() {

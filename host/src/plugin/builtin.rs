@@ -2,16 +2,56 @@
 //! so `avatar` ships them and configuration can name them without a path.
 
 /// Names of the embedded plugins, as configuration refers to them.
-pub const BUILTIN_PLUGINS: &[&str] = &["auth-jwt", "transform-image"];
+pub const BUILTIN_PLUGINS: &[&str] = &[
+    "auth-jwt",
+    "auth-apikey",
+    "transform-image",
+    "filter-grayscale",
+    "filter-circle",
+    "generate-identicon",
+];
 
 /// The component bytes of the embedded plugin `name`.
 pub fn builtin(name: &str) -> Option<&'static [u8]> {
     match name {
         "auth-jwt" => Some(include_bytes!(concat!(env!("OUT_DIR"), "/auth_jwt.wasm"))),
+        "auth-apikey" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/auth_apikey.wasm"
+        ))),
         "transform-image" => Some(include_bytes!(concat!(
             env!("OUT_DIR"),
             "/transform_image.wasm"
         ))),
+        "filter-grayscale" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/filter_grayscale.wasm"
+        ))),
+        "filter-circle" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/filter_circle.wasm"
+        ))),
+        "generate-identicon" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_identicon.wasm"
+        ))),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_plugin_is_embedded_and_nothing_else() {
+        for name in BUILTIN_PLUGINS {
+            let wasm = builtin(name).unwrap_or_else(|| panic!("{name} is not embedded"));
+            // A component, not a core module: magic, then layer 1 in the version field.
+            assert_eq!(&wasm[..4], b"\0asm", "{name}");
+            assert_eq!(&wasm[6..8], [1, 0], "{name} is not a component");
+        }
+        assert_eq!(builtin("auth_jwt"), None);
+        assert_eq!(builtin(""), None);
     }
 }
