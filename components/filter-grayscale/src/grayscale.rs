@@ -154,6 +154,14 @@ pub fn luma(r: u8, g: u8, b: u8) -> u8 {
 /// Blends every pixel of `pixels` (RGBA) towards its luma by `amount / AMOUNT_ONE`; alpha is
 /// kept.
 fn gray_in_place(pixels: &mut [u8], amount: u32) {
+    if amount == AMOUNT_ONE {
+        // The default: no blending to do.
+        for pixel in pixels.chunks_exact_mut(4) {
+            let y = luma(pixel[0], pixel[1], pixel[2]);
+            pixel[..3].fill(y);
+        }
+        return;
+    }
     let keep = AMOUNT_ONE - amount;
     for pixel in pixels.chunks_exact_mut(4) {
         let y = u32::from(luma(pixel[0], pixel[1], pixel[2]));
