@@ -3,6 +3,7 @@
 //! components.
 
 pub mod avatar;
+pub mod breaker;
 pub mod cache;
 pub mod catalog;
 pub mod config;

@@ -14,6 +14,7 @@ use futures_util::future::join_all;
 use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::avatar::{AvatarHash, choose_side, new_version, variant_key};
+use crate::breaker::Outcome;
 use crate::cache::Cache;
 use crate::catalog::{AvatarRecord, CatalogError, Change, SharedCatalog, Variant};
 use crate::plugin::Image as PluginImage;
@@ -41,6 +42,14 @@ pub enum ServiceError {
     MissingFile { key: String },
     #[error("internal task failed: {0}")]
     Join(String),
+    /// The tenant's plugins failed too often in a row; its jobs are refused for a while.
+    #[error(
+        "tenant {tenant}'s plugin jobs are suspended for {retry_after:?} after repeated failures"
+    )]
+    Suspended {
+        tenant: String,
+        retry_after: Duration,
+    },
     /// The tenant's plugin jobs were all busy for longer than its plugin deadline.
     #[error("tenant {tenant} is busy: {jobs} plugin jobs running and more waiting")]
     Busy { tenant: String, jobs: u32 },
@@ -390,14 +399,19 @@ impl Service {
                     jobs: tenant.max_jobs,
                 })?
                 .map_err(|e| ServiceError::Join(e.to_string()))?;
-        let tenant = tenant.clone();
+        let handle = tenant.clone();
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work(&tenant)
+            work(&handle)
         })
         .await
-        .map_err(|e| ServiceError::Join(e.to_string()))??;
-        Ok(result)
+        .map_err(|e| ServiceError::Join(e.to_string()))?;
+        let outcome = match &result {
+            Err(e) if e.is_server_fault() => Outcome::Failed,
+            _ => Outcome::Answered,
+        };
+        tenant.breaker.record(outcome);
+        Ok(result?)
     }
 
     /// The object stored under `key`: from the image cache, or streamed from the store (and

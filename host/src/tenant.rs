@@ -55,6 +55,8 @@ pub struct Tenant {
     pub max_jobs: u32,
     /// Host names that select this tenant on the root paths, lower case.
     pub hosts: Vec<String>,
+    /// Refuses plugin jobs for a while after repeated server-side plugin failures.
+    pub breaker: crate::breaker::Breaker,
 }
 
 /// Which browser origins may read a tenant's avatars.
@@ -417,6 +419,7 @@ fn build(
         jobs: Arc::new(Semaphore::new(max_jobs as usize)),
         max_jobs,
         hosts: t.hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        breaker: crate::breaker::Breaker::default(),
     };
     tenant.default_avatar = match &t.default_avatar {
         DefaultAvatar::NotFound => DefaultPolicy::NotFound,

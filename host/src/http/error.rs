@@ -101,6 +101,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::Catalog(e) if e.is_unavailable() => {
                 Self::internal("catalog-unavailable", StatusCode::SERVICE_UNAVAILABLE, &e)
             }
+            // Logged once, when the breaker opens; not for every refused request.
+            ServiceError::Suspended { retry_after, .. } => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "tenant-suspended",
+                format!(
+                    "this tenant's plugins failed repeatedly; uploads resume in {} s at most",
+                    retry_after.as_secs().max(1)
+                ),
+            ),
             ServiceError::Busy { .. } => {
                 Self::internal("tenant-busy", StatusCode::SERVICE_UNAVAILABLE, &error)
             }

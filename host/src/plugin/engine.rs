@@ -48,6 +48,10 @@ pub(crate) struct EngineHandle {
     cache_dir: Option<PathBuf>,
     compat: String,
     ticker: Ticker,
+    /// Plugin calls running now, across every plugin and tenant.
+    pub(crate) running: std::sync::atomic::AtomicUsize,
+    /// The cores plugin calls share.
+    pub(crate) cores: usize,
 }
 
 impl EngineHandle {
@@ -85,6 +89,8 @@ impl EngineHandle {
             cache_dir: options.cache_dir.clone(),
             compat,
             ticker,
+            running: std::sync::atomic::AtomicUsize::new(0),
+            cores: std::thread::available_parallelism().map_or(2, |n| n.get()),
         })
     }
 
@@ -123,12 +129,15 @@ impl EngineHandle {
             .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
         Ok((component, digest))
     }
+}
 
-    /// Epoch ticks for a deadline: rounded up, plus one because the epoch may advance just
-    /// after the deadline is set.
-    pub(crate) fn ticks_for(deadline: Duration) -> u64 {
-        let tick = TICK.as_nanos();
-        (deadline.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+/// How long a call runs at full speed before it yields to others when calls outnumber cores.
+pub const LONG_CALL: Duration = Duration::from_millis(50);
+
+impl EngineHandle {
+    /// Whether more plugin calls run than there are cores.
+    pub(crate) fn contended(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::Relaxed) > self.cores
     }
 }
 

@@ -1,0 +1,152 @@
+//! A circuit breaker per tenant: when the tenant's plugins fail on the server's side (trap,
+//! deadline, memory cap, broken contract) several times in a row, its plugin jobs are refused
+//! for a cool-down instead of being run, so a plugin that loops or hogs memory on every call
+//! costs a few calls' worth of CPU, not a core. The cool-down doubles while failures go on and
+//! resets on the first success; swapping the tenant's plugins (a reload) starts afresh.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failures in a row that open the breaker.
+pub const TRIP_AFTER: u32 = 5;
+/// The first cool-down; it doubles up to [`MAX_COOLDOWN`].
+pub const FIRST_COOLDOWN: Duration = Duration::from_secs(1);
+pub const MAX_COOLDOWN: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub struct Breaker {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    failures: u32,
+    open_until: Option<Instant>,
+    cooldown: Duration,
+}
+
+/// How a job ended, as far as the breaker cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The plugin answered (with a result or a refusal of its input).
+    Answered,
+    /// The plugin failed on the server's side.
+    Failed,
+}
+
+impl Default for Breaker {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(State {
+                failures: 0,
+                open_until: None,
+                cooldown: FIRST_COOLDOWN,
+            }),
+        }
+    }
+}
+
+impl Breaker {
+    /// `Ok` when a job may run; else how long until the breaker lets one through again.
+    pub fn check(&self) -> Result<(), Duration> {
+        self.check_at(Instant::now())
+    }
+
+    /// Records how a job ended.
+    pub fn record(&self, outcome: Outcome) {
+        self.record_at(outcome, Instant::now());
+    }
+
+    fn check_at(&self, now: Instant) -> Result<(), Duration> {
+        let state = self.state.lock().expect("breaker lock");
+        match state.open_until {
+            Some(until) if now < until => Err(until - now),
+            // Closed, or cooled down: let jobs through; the next failure opens it again.
+            _ => Ok(()),
+        }
+    }
+
+    fn record_at(&self, outcome: Outcome, now: Instant) {
+        let mut state = self.state.lock().expect("breaker lock");
+        match outcome {
+            Outcome::Answered => {
+                state.failures = 0;
+                state.open_until = None;
+                state.cooldown = FIRST_COOLDOWN;
+            }
+            Outcome::Failed => {
+                state.failures = state.failures.saturating_add(1);
+                if state.failures >= TRIP_AFTER {
+                    let reopening = state.open_until.is_some();
+                    if reopening {
+                        state.cooldown = (state.cooldown * 2).min(MAX_COOLDOWN);
+                    }
+                    state.open_until = Some(now + state.cooldown);
+                    tracing::warn!(
+                        failures = state.failures,
+                        cooldown_ms = state.cooldown.as_millis() as u64,
+                        "plugin jobs keep failing; refusing this tenant's jobs for a while"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_failures_in_a_row_and_backs_off() {
+        let b = Breaker::default();
+        let t0 = Instant::now();
+        for _ in 0..TRIP_AFTER - 1 {
+            b.record_at(Outcome::Failed, t0);
+            assert!(b.check_at(t0).is_ok());
+        }
+        b.record_at(Outcome::Failed, t0);
+        assert_eq!(b.check_at(t0), Err(FIRST_COOLDOWN));
+        let later = t0 + FIRST_COOLDOWN;
+        assert!(b.check_at(later).is_ok(), "cooled down: one more try");
+        b.record_at(Outcome::Failed, later);
+        assert_eq!(
+            b.check_at(later),
+            Err(FIRST_COOLDOWN * 2),
+            "it failed again: longer"
+        );
+        let mut at = later;
+        for _ in 0..10 {
+            at += MAX_COOLDOWN;
+            b.record_at(Outcome::Failed, at);
+        }
+        assert_eq!(b.check_at(at), Err(MAX_COOLDOWN), "bounded");
+    }
+
+    #[test]
+    fn a_success_resets_it() {
+        let b = Breaker::default();
+        let t0 = Instant::now();
+        for _ in 0..TRIP_AFTER - 1 {
+            b.record_at(Outcome::Failed, t0);
+        }
+        b.record_at(Outcome::Answered, t0);
+        b.record_at(Outcome::Failed, t0);
+        assert!(b.check_at(t0).is_ok(), "failures must be in a row");
+        for _ in 0..TRIP_AFTER {
+            b.record_at(Outcome::Failed, t0);
+        }
+        assert!(b.check_at(t0).is_err());
+        let later = t0 + FIRST_COOLDOWN;
+        b.record_at(Outcome::Answered, later);
+        assert!(b.check_at(later).is_ok());
+        for _ in 0..TRIP_AFTER {
+            b.record_at(Outcome::Failed, later);
+        }
+        assert_eq!(
+            b.check_at(later),
+            Err(FIRST_COOLDOWN),
+            "back to the first cool-down"
+        );
+    }
+}
