@@ -335,9 +335,20 @@ pub struct Builder {
     env: Vec<(String, String)>,
     backends: Option<(Value, Value)>,
     embedded: bool,
+    edits: Vec<ConfigEdit>,
 }
 
+/// A change to a test server's configuration, after the builder made it.
+type ConfigEdit = Box<dyn FnOnce(&mut Value) + Send>;
+
 impl Builder {
+    /// Changes the configuration the builder makes before it is written (more tenants,
+    /// filters, plugin settings); edits run in the order given.
+    pub fn configure(mut self, edit: impl FnOnce(&mut Value) + Send + 'static) -> Self {
+        self.edits.push(Box::new(edit));
+        self
+    }
+
     /// Other `storage` and `catalog` sections (the default: those `AVATAR_E2E_BACKEND` asks
     /// for, see the module comment).
     pub fn backends(mut self, storage: Value, catalog: Value) -> Self {
@@ -491,7 +502,10 @@ impl Builder {
         let secret = unique_secret();
         let dir = self.dir.take().unwrap_or_else(ServerDir::new);
         let backends = self.choose_backends(&dir);
-        let config = self.config(&secret, backends.as_ref());
+        let mut config = self.config(&secret, backends.as_ref());
+        for edit in std::mem::take(&mut self.edits) {
+            edit(&mut config);
+        }
         let env = std::mem::take(&mut self.env);
         std::fs::copy(
             workspace_root().join("assets/default-avatar.png"),
@@ -565,6 +579,7 @@ impl TestServer {
             env: Vec::new(),
             backends: None,
             embedded: false,
+            edits: Vec::new(),
         }
     }
 
@@ -828,6 +843,31 @@ impl TestServer {
         }))
     }
 
+    /// A valid token for changing `hash` at `tenant` (one configured with this server's
+    /// secret), valid for ten minutes.
+    pub fn token_for(&self, tenant: &str, hash: &str) -> String {
+        let now = unix_now();
+        self.sign(&json!({
+            "sub": "e2e",
+            "hash": hash,
+            "tenant": tenant,
+            "iat": now,
+            "exp": now + 600,
+        }))
+    }
+
+    /// Rewrites the running server's `config.json` through `edit`, replacing the file in one
+    /// rename as deployment tools do (a watcher never sees half a file).
+    pub fn edit_config(&self, edit: impl FnOnce(&mut Value)) {
+        let text = std::fs::read(&self.config_path).expect("reading config.json");
+        let mut config: Value = serde_json::from_slice(&text).expect("config.json is JSON");
+        edit(&mut config);
+        let temp = self.config_path.with_extension("json.tmp");
+        std::fs::write(&temp, serde_json::to_vec_pretty(&config).expect("JSON"))
+            .expect("writing the new config.json");
+        std::fs::rename(&temp, &self.config_path).expect("replacing config.json");
+    }
+
     /// Signs `claims` with this server's secret.
     pub fn sign(&self, claims: &Value) -> String {
         sign(claims, &self.secret)
@@ -974,7 +1014,14 @@ impl TestServer {
         stream
             .set_write_timeout(Some(REQUEST_TIMEOUT))
             .expect("a write timeout");
-        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\n");
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        // The caller's own `host` replaces the server's address.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            head.push_str(&format!("host: {address}\r\n"));
+        }
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }

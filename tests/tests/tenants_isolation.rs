@@ -1,0 +1,147 @@
+//! A hostile tenant next to a well-behaved one on the same host: the hostile tenant's
+//! transform loops forever, exhausts its memory cap or traps; those requests fail with `5xx`,
+//! and the well-behaved tenant's requests all succeed with a p99 within twice its p99 alone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use avatar_tests::hostile_component;
+use avatar_tests::server::{TestServer, solid_png};
+use serde_json::{Value, json};
+
+/// Requests the well-behaved tenant makes per phase (half uploads, half reads).
+const GOOD_REQUESTS: usize = 100;
+
+fn hash(n: usize) -> String {
+    format!("{:040x}", 0x600d_0000usize + n)
+}
+
+/// The well-behaved tenant's latencies over [`GOOD_REQUESTS`] sequential requests.
+fn good_load(server: &TestServer, body: &[u8]) -> Vec<Duration> {
+    let tokens: Vec<String> = (0..6)
+        .map(|n| format!("Bearer {}", server.token_for("good", &hash(n))))
+        .collect();
+    let mut latencies = Vec::with_capacity(GOOD_REQUESTS);
+    for i in 0..GOOD_REQUESTS {
+        // Each read follows the upload of the same hash.
+        let h = hash((i / 2) % 6);
+        let started = Instant::now();
+        let reply = if i % 2 == 0 {
+            let auth = &tokens[(i / 2) % 6];
+            server.request(
+                "PUT",
+                &format!("/t/good/{h}"),
+                &[("authorization", auth), ("content-type", "image/png")],
+                Some(body),
+            )
+        } else {
+            server.get(&format!("/t/good/{h}/small"))
+        };
+        latencies.push(started.elapsed());
+        assert!(
+            reply.status == 201 || reply.status == 200,
+            "the well-behaved tenant's request {i} failed: {} {}",
+            reply.status,
+            reply.text()
+        );
+    }
+    latencies
+}
+
+fn p99(mut latencies: Vec<Duration>) -> Duration {
+    latencies.sort();
+    let index = (latencies.len() * 99).div_ceil(100).saturating_sub(1);
+    latencies[index]
+}
+
+#[test]
+fn a_hostile_tenant_costs_its_own_requests_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("hostile.wasm");
+    std::fs::write(&hostile, hostile_component()).unwrap();
+    let hostile_path = hostile.to_string_lossy().into_owned();
+    let server = Arc::new(
+        TestServer::builder()
+            .configure(move |config: &mut Value| {
+                let auth = config["tenants"][0]["auth"].clone();
+                let mut tenants = vec![json!({"id": "good", "auth": auth})];
+                for mode in ["loop", "hog", "panic"] {
+                    tenants.push(json!({
+                        "id": format!("hostile-{mode}"),
+                        "auth": auth,
+                        "transform": {"plugin": hostile_path, "config": {"mode": mode}},
+                        "limits": {"plugin_deadline_ms": 500, "plugin_memory_mib": 64},
+                    }));
+                }
+                config["tenants"] = Value::Array(tenants);
+            })
+            .start(),
+    );
+    let body = solid_png(400, [30, 160, 90]);
+    // Warm up (compiled code paths, caches), then the well-behaved tenant alone.
+    good_load(&server, &body);
+    let alone = p99(good_load(&server, &body));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let attackers: Vec<_> = ["loop", "loop", "hog", "panic"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, mode)| {
+            let (server, stop, body) = (server.clone(), stop.clone(), body.clone());
+            std::thread::spawn(move || {
+                let tenant = format!("hostile-{mode}");
+                let mut statuses = Vec::new();
+                // Bounded in count and time.
+                let h = hash(1000 * (n + 1));
+                let auth = format!("Bearer {}", server.token_for(&tenant, &h));
+                for _ in 0..2000usize {
+                    if stop.load(Ordering::Relaxed) || started.elapsed() > Duration::from_secs(120)
+                    {
+                        break;
+                    }
+                    let reply = server.request(
+                        "PUT",
+                        &format!("/t/{tenant}/{h}"),
+                        &[("authorization", &auth), ("content-type", "image/png")],
+                        Some(&body),
+                    );
+                    statuses.push((mode, reply.status, reply.error_code()));
+                }
+                statuses
+            })
+        })
+        .collect();
+    // Let the attack get going.
+    std::thread::sleep(Duration::from_millis(500));
+    let attacked = p99(good_load(&server, &body));
+    stop.store(true, Ordering::Relaxed);
+    let statuses: Vec<_> = attackers
+        .into_iter()
+        .flat_map(|a| a.join().expect("an attacker"))
+        .collect();
+
+    eprintln!(
+        "well-behaved p99: alone {alone:?}, under attack {attacked:?}; {} hostile requests",
+        statuses.len()
+    );
+    assert!(statuses.len() >= 8, "the attack ran: {statuses:?}");
+    for (mode, status, code) in &statuses {
+        assert!(
+            (500..600).contains(status),
+            "hostile {mode} got {status} {code}, not a 5xx"
+        );
+    }
+    assert!(
+        statuses
+            .iter()
+            .any(|(m, _, c)| *m == "loop" && c == "plugin-timeout"),
+        "{statuses:?}"
+    );
+    assert_eq!(server.get("/healthz").status, 200, "the host is up");
+    assert!(
+        attacked <= alone * 2,
+        "the well-behaved tenant's p99 went from {alone:?} alone to {attacked:?} under attack"
+    );
+}
