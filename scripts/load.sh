@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Load test against the real `avatar` binary on loopback, bounded in time:
 #   GET /{hash}/medium in proxy and redirect delivery (wrk, 2 threads, 32 connections),
+#   the same with the in-memory caches off (every request reaches the catalog and the store),
 #   and upload latency of a 1000x1000 JPEG (wrk, 1 connection).
-# Usage: scripts/load.sh [SECONDS_PER_RUN]   (default 10)
+# Usage: scripts/load.sh [SECONDS_PER_RUN] [embedded|postgres-garage]   (default 10, embedded)
+# `postgres-garage` runs the same against a throwaway PostgreSQL and a single-node Garage
+# (scripts/services.sh), started here unless AVATAR_TEST_POSTGRES_URL is already set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-10}"
+BACKEND="${2:-embedded}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 if ! command -v wrk >/dev/null; then
@@ -15,13 +19,36 @@ cargo build -q --release --bin avatar
 cargo build -q --release -p avatar-tests --example make_image
 BIN="$CARGO_TARGET_DIR/release/avatar"
 WORK=$(mktemp -d)
-trap 'kill "${SERVER:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+STARTED_SERVICES=""
+cleanup() {
+  kill "${SERVER:-0}" 2>/dev/null || true
+  [ -z "$STARTED_SERVICES" ] || scripts/services.sh down >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+case "$BACKEND" in
+  embedded) ;;
+  postgres-garage)
+    if [ -z "${AVATAR_TEST_POSTGRES_URL:-}" ]; then
+      export AVATAR_SERVICES_DIR="$WORK/services"
+      STARTED_SERVICES=1
+      eval "$(scripts/services.sh up 2>/dev/null)"
+    fi
+    DB="avatar_load_$$"
+    "$AVATAR_TEST_PGBIN/psql" -q "$AVATAR_TEST_POSTGRES_URL" -c "CREATE DATABASE $DB" >/dev/null
+    export AVATAR__CATALOG="{\"type\": \"postgres\", \"url\": \"${AVATAR_TEST_POSTGRES_URL%/*}/$DB\", \"pool_size\": 16, \"migrate_on_start\": true}"
+    export AVATAR__STORAGE="{\"type\": \"s3\", \"bucket\": \"$AVATAR_TEST_S3_BUCKET\", \"region\": \"$AVATAR_TEST_S3_REGION\", \"endpoint\": \"$AVATAR_TEST_S3_ENDPOINT\", \"path_style\": true, \"prefix\": \"load-$$/\", \"access_key_id\": \"$AVATAR_TEST_S3_ACCESS_KEY_ID\", \"secret_access_key\": \"$AVATAR_TEST_S3_SECRET_ACCESS_KEY\"}"
+    ;;
+  *) echo "unknown backend $BACKEND (embedded or postgres-garage)" >&2; exit 2 ;;
+esac
 "$CARGO_TARGET_DIR/release/examples/make_image" "$WORK/upload.jpg" 1000 >/dev/null
 cp -r assets "$WORK/"
 sed -e 's|"data/|"'"$WORK"'/data/|g' config.json > "$WORK/config.json"
 
-start() { # $1 = delivery
-  AVATAR__DELIVERY="$1" RUST_LOG=warn "$BIN" serve --config "$WORK/config.json" --listen 127.0.0.1:0 \
+start() { # $1 = delivery, $2 = "nocache" to turn the in-memory caches off
+  local cache=()
+  [ "${2:-}" != nocache ] || cache=(AVATAR__CACHE__MAX_RECORDS=0 AVATAR__CACHE__MAX_IMAGE_MIB=0)
+  env "${cache[@]}" AVATAR__DELIVERY="$1" RUST_LOG=warn "$BIN" serve --config "$WORK/config.json" --listen 127.0.0.1:0 \
     > "$WORK/out" 2> "$WORK/err" &
   SERVER=$!
   for _ in $(seq 1 300); do
@@ -40,7 +67,7 @@ wrk.headers["Content-Type"] = "image/jpeg"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
 
-echo "== conditions: $(nproc) cores, server and wrk on the same machine, release build"
+echo "== conditions: $BACKEND backends, $(nproc) cores, server, wrk (and any services) on the same machine, release build"
 start proxy
 curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: image/jpeg' \
   --data-binary @"$WORK/upload.jpg" "$URL/$HASH"
@@ -51,5 +78,9 @@ wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s "$WORK/upload.lua" "$URL/$HASH"
 stop
 start redirect
 echo "== GET /{hash}/medium, redirect delivery (302)"
+wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/$HASH/medium"
+stop
+start proxy nocache
+echo "== GET /{hash}/medium, proxy delivery, caches off (catalog and store on every request)"
 wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/$HASH/medium"
 stop
