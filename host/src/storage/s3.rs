@@ -11,6 +11,7 @@ use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
@@ -120,6 +121,30 @@ impl S3Store {
         validate_key(key)?;
         Ok(format!("{}{key}", self.prefix))
     }
+
+    /// The object under `key` with its body not yet read, or `None` when there is none.
+    async fn get_object(&self, key: &str) -> Result<Option<GetObjectOutput>, StorageError> {
+        let key = self.object_key(key)?;
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some(output)),
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Ok(None),
+            Err(e) => Err(fail("get an object")(e)),
+        }
+    }
+}
+
+fn body_failed(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
+    StorageError::Unavailable {
+        message: "reading an object's body failed".into(),
+        source: Some(Box::new(e)),
+    }
 }
 
 /// Maps an SDK error: no answer, a timeout, throttling or a 5xx means the store is
@@ -178,43 +203,16 @@ impl BlobStore for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
-        let key = self.object_key(key)?;
-        let output = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(fail("get an object")(e)),
+        let Some(output) = self.get_object(key).await? else {
+            return Ok(None);
         };
-        let body = output
-            .body
-            .collect()
-            .await
-            .map_err(|e| StorageError::Unavailable {
-                message: "reading an object's body failed".into(),
-                source: Some(Box::new(e)),
-            })?;
+        let body = output.body.collect().await.map_err(body_failed)?;
         Ok(Some(body.into_bytes()))
     }
 
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, StorageError> {
-        let key = self.object_key(key)?;
-        let output = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(fail("get an object")(e)),
+        let Some(output) = self.get_object(key).await? else {
+            return Ok(None);
         };
         let len = output
             .content_length()
@@ -225,11 +223,7 @@ impl BlobStore for S3Store {
             })?;
         let body = futures_util::stream::unfold(output.body, |mut body| async move {
             let chunk = body.next().await?;
-            let chunk = chunk.map_err(|e| StorageError::Unavailable {
-                message: "reading an object's body failed".into(),
-                source: Some(Box::new(e)),
-            });
-            Some((chunk, body))
+            Some((chunk.map_err(body_failed), body))
         });
         Ok(Some(BlobReader {
             len,
