@@ -1,6 +1,7 @@
-//! The circle mask itself: its settings, the checks on the images handed in, and the pixel
-//! loop. Plain Rust with no Wasm types, so that it builds and is tested natively; the component
-//! only converts types.
+//! The circle mask itself: its settings and the pixel loop. Plain Rust with no Wasm types, so
+//! that it builds and is tested natively; the component only converts types. The image types,
+//! the checks on the images handed in, the error and the reading of settings are guest-kit's,
+//! shared with the other first-party plugins.
 //!
 //! # Coverage
 //! Each pixel is a unit square; what matters is how much of it lies inside the circle. The
@@ -15,62 +16,18 @@
 //! `c(r) - c(r - b)`, and the background the rest; the three are mixed by those weights in
 //! premultiplied space, so a transparent layer contributes no colour.
 
-/// An RGBA colour, not premultiplied.
-pub type Rgba = [u8; 4];
+pub use guest_kit::{GuestError as FilterError, Image, ImageFormat, Rgba};
+
+use guest_kit::Lookup;
+
+/// The plugin's name, in its error messages.
+const PLUGIN: &str = "filter-circle";
 
 /// Fully transparent: the default background.
 pub const TRANSPARENT: Rgba = [0, 0, 0, 0];
 
 /// Opaque white: the default border colour.
 pub const WHITE: Rgba = [255, 255, 255, 255];
-
-/// An image encoding, or raw pixels (mirrors WIT `image-format`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImageFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-    /// Raw pixels: `width * height * 4` bytes, RGBA, rows top to bottom, not premultiplied.
-    Rgba8,
-}
-
-impl ImageFormat {
-    /// The WIT name, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Rgba8 => "rgba8",
-        }
-    }
-}
-
-/// One image (mirrors WIT `image`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Image {
-    /// How `data` is encoded; this filter accepts [`ImageFormat::Rgba8`] only.
-    pub format: ImageFormat,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// The pixels.
-    pub data: Vec<u8>,
-}
-
-/// Why the filter refused (mirrors the two WIT `transform-error` cases a filter uses).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FilterError {
-    /// An image is not `rgba8`, or its data does not match its dimensions.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// A setting has a value that makes no sense.
-    #[error("filter-circle misconfigured: {0}")]
-    Misconfigured(String),
-}
 
 /// The filter's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -103,87 +60,35 @@ impl Settings {
 
     /// Reads the settings through `get` (the host's `config.get`), applying the defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, FilterError> {
-        let mut settings = Self::default();
-        if let Some(text) = get(Self::BACKGROUND_KEY) {
-            settings.background = color_setting(Self::BACKGROUND_KEY, &text)?;
-        }
-        if let Some(text) = get(Self::BORDER_COLOR_KEY) {
-            settings.border_color = color_setting(Self::BORDER_COLOR_KEY, &text)?;
-        }
-        if let Some(text) = get(Self::BORDER_WIDTH_KEY) {
-            settings.border_width = text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|width| width.is_finite() && *width >= 0.0)
-                .ok_or_else(|| {
-                    FilterError::Misconfigured(format!(
-                        "`{}` must be a number of pixels, 0 or more",
-                        Self::BORDER_WIDTH_KEY
-                    ))
-                })?;
-        }
-        Ok(settings)
+        let lookup = Lookup::new(PLUGIN, get);
+        let defaults = Self::default();
+        // In this order, so that of several bad settings the first here is the one reported.
+        Ok(Self {
+            background: lookup
+                .color(Self::BACKGROUND_KEY)?
+                .unwrap_or(defaults.background),
+            border_color: lookup
+                .color(Self::BORDER_COLOR_KEY)?
+                .unwrap_or(defaults.border_color),
+            border_width: lookup
+                .number(
+                    Self::BORDER_WIDTH_KEY,
+                    "a number of pixels, 0 or more",
+                    |width: &f64| width.is_finite() && *width >= 0.0,
+                )?
+                .unwrap_or(defaults.border_width),
+        })
     }
-}
-
-fn color_setting(key: &str, text: &str) -> Result<Rgba, FilterError> {
-    parse_color(text).ok_or_else(|| {
-        FilterError::Misconfigured(format!("`{key}` must be `#rrggbb` or `#rrggbbaa`"))
-    })
-}
-
-/// Parses `#rrggbb` (opaque) or `#rrggbbaa`, hex digits in either case.
-pub fn parse_color(text: &str) -> Option<Rgba> {
-    let hex = text.strip_prefix('#')?;
-    if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut color = [0, 0, 0, 255];
-    for (channel, pair) in color.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
-        // Two ASCII hex digits: valid UTF-8 and a valid byte.
-        *channel = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(color)
 }
 
 /// Checks every image first (so that a bad one refuses the whole call before any work), then
 /// masks each in place. Images come back in the same order with the same dimensions.
 pub fn apply(settings: &Settings, mut images: Vec<Image>) -> Result<Vec<Image>, FilterError> {
-    for (index, image) in images.iter().enumerate() {
-        check(index, image)?;
-    }
+    guest_kit::check_rgba8(&images)?;
     for image in &mut images {
         mask(settings, image.width, image.height, &mut image.data);
     }
     Ok(images)
-}
-
-/// Refuses anything but a non-empty `rgba8` image whose data is exactly `width * height * 4`
-/// bytes.
-pub fn check(index: usize, image: &Image) -> Result<(), FilterError> {
-    if image.format != ImageFormat::Rgba8 {
-        return Err(FilterError::InvalidInput(format!(
-            "image {index} is {}, not rgba8",
-            image.format.name()
-        )));
-    }
-    if image.width == 0 || image.height == 0 {
-        return Err(FilterError::InvalidInput(format!(
-            "image {index} is {}x{}: no pixels",
-            image.width, image.height
-        )));
-    }
-    let expected = u64::from(image.width) * u64::from(image.height) * 4;
-    if image.data.len() as u64 != expected {
-        return Err(FilterError::InvalidInput(format!(
-            "image {index} is {}x{} but has {} bytes of pixels, not {expected}",
-            image.width,
-            image.height,
-            image.data.len()
-        )));
-    }
-    Ok(())
 }
 
 /// How much of a pixel whose centre is `distance` from the centre lies inside a disk of
@@ -432,25 +337,6 @@ mod tests {
         assert_eq!(at(&wide, 5, 10), TRANSPARENT);
         assert_eq!(at(&wide, 34, 10), TRANSPARENT);
         assert_eq!(at(&wide, 11, 10)[3], 255);
-    }
-
-    #[test]
-    fn colours_parse() {
-        assert_eq!(parse_color("#ff8000"), Some([255, 128, 0, 255]));
-        assert_eq!(parse_color("#FF800080"), Some([255, 128, 0, 128]));
-        assert_eq!(parse_color("#00000000"), Some(TRANSPARENT));
-        for bad in [
-            "",
-            "#",
-            "ff8000",
-            "#ff800",
-            "#ff80000",
-            "#ff8000800",
-            "#gg8000",
-            "#+f8000",
-        ] {
-            assert_eq!(parse_color(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

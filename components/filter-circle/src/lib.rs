@@ -8,7 +8,8 @@
 //! inside the edge.
 //!
 //! The logic lives in [`circle`] (plain Rust, tested natively); the `component` module (built for
-//! `wasm32` only) converts between the WIT types and [`circle`]'s.
+//! `wasm32` only) converts between the WIT types and [`circle`]'s. What it shares with the other
+//! first-party plugins (image types, input checks, settings, errors) comes from `guest-kit`.
 //!
 //! # Settings
 //! | key | default | meaning |

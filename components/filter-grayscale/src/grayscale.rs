@@ -1,6 +1,7 @@
-//! The grayscale filter itself: its settings, the checks on the images handed in, and the pixel
-//! loop. Plain Rust with no Wasm types, so that it builds and is tested natively; the component
-//! only converts types.
+//! The grayscale filter itself: its settings and the pixel loop. Plain Rust with no Wasm types,
+//! so that it builds and is tested natively; the component only converts types. The image types,
+//! the checks on the images handed in, the error and the reading of settings are guest-kit's,
+//! shared with the other first-party plugins.
 
 /// Rec. 709 luma weights for R, G and B in 16-bit fixed point. They sum to exactly `1 << 16`,
 /// so white stays 255 and every gray stays itself.
@@ -9,53 +10,12 @@ const LUMA_WEIGHTS: [u32; 3] = [13_933, 46_871, 4_732];
 /// `amount` in fixed point: this many steps make "fully gray".
 const AMOUNT_ONE: u32 = 256;
 
-/// An image encoding, or raw pixels (mirrors WIT `image-format`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ImageFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-    /// Raw pixels: `width * height * 4` bytes, RGBA, rows top to bottom, not premultiplied.
-    Rgba8,
-}
+pub use guest_kit::{GuestError as FilterError, Image, ImageFormat};
 
-impl ImageFormat {
-    /// The WIT name, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Rgba8 => "rgba8",
-        }
-    }
-}
+use guest_kit::Lookup;
 
-/// One image (mirrors WIT `image`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Image {
-    /// How `data` is encoded; this filter accepts [`ImageFormat::Rgba8`] only.
-    pub format: ImageFormat,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// The pixels.
-    pub data: Vec<u8>,
-}
-
-/// Why the filter refused (mirrors the two WIT `transform-error` cases a filter uses).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FilterError {
-    /// An image is not `rgba8`, or its data does not match its dimensions.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// A setting has a value that makes no sense.
-    #[error("filter-grayscale misconfigured: {0}")]
-    Misconfigured(String),
-}
+/// The plugin's name, in its error messages.
+const PLUGIN: &str = "filter-grayscale";
 
 /// The filter's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,24 +36,15 @@ impl Settings {
 
     /// Reads the settings through `get` (the host's `config.get`), applying the defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, FilterError> {
-        let Some(text) = get(Self::AMOUNT_KEY) else {
-            return Ok(Self::default());
-        };
-        let amount = text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|amount| (0.0..=1.0).contains(amount))
-            .ok_or_else(|| {
-                FilterError::Misconfigured(format!(
-                    "`{}` must be a number from 0 to 1",
-                    Self::AMOUNT_KEY
-                ))
-            })?;
-        Ok(Self {
+        let amount = Lookup::new(PLUGIN, get).number(
+            Self::AMOUNT_KEY,
+            "a number from 0 to 1",
+            |amount: &f64| (0.0..=1.0).contains(amount),
+        )?;
+        Ok(amount.map_or_else(Self::default, |amount| Self {
             // In 0..=256 after the range check, so the cast is exact.
             amount: (amount * f64::from(AMOUNT_ONE)).round() as u32,
-        })
+        }))
     }
 
     /// The amount as a fraction, `0.0..=1.0` (rounded to 1/256).
@@ -105,42 +56,13 @@ impl Settings {
 /// Checks every image first (so that a bad one refuses the whole call before any work), then
 /// turns each gray in place. Images come back in the same order with the same dimensions.
 pub fn apply(settings: &Settings, mut images: Vec<Image>) -> Result<Vec<Image>, FilterError> {
-    for (index, image) in images.iter().enumerate() {
-        check(index, image)?;
-    }
+    guest_kit::check_rgba8(&images)?;
     if settings.amount > 0 {
         for image in &mut images {
             gray_in_place(&mut image.data, settings.amount);
         }
     }
     Ok(images)
-}
-
-/// Refuses anything but a non-empty `rgba8` image whose data is exactly `width * height * 4`
-/// bytes.
-pub fn check(index: usize, image: &Image) -> Result<(), FilterError> {
-    if image.format != ImageFormat::Rgba8 {
-        return Err(FilterError::InvalidInput(format!(
-            "image {index} is {}, not rgba8",
-            image.format.name()
-        )));
-    }
-    if image.width == 0 || image.height == 0 {
-        return Err(FilterError::InvalidInput(format!(
-            "image {index} is {}x{}: no pixels",
-            image.width, image.height
-        )));
-    }
-    let expected = u64::from(image.width) * u64::from(image.height) * 4;
-    if image.data.len() as u64 != expected {
-        return Err(FilterError::InvalidInput(format!(
-            "image {index} is {}x{} but has {} bytes of pixels, not {expected}",
-            image.width,
-            image.height,
-            image.data.len()
-        )));
-    }
-    Ok(())
 }
 
 /// The Rec. 709 luma of one pixel, rounded to nearest.
@@ -309,17 +231,5 @@ mod tests {
                 .expect("nothing to do")
                 .is_empty()
         );
-    }
-
-    #[test]
-    fn errors_display_lower_case_without_final_period() {
-        for error in [
-            FilterError::InvalidInput("x".into()),
-            FilterError::Misconfigured("x".into()),
-        ] {
-            let text = error.to_string();
-            assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");
-            assert!(!text.ends_with('.'), "{text}");
-        }
     }
 }

@@ -5,7 +5,8 @@
 //! `amount` setting blends between the original colours (`0`) and full gray (`1`, the default).
 //!
 //! The logic lives in [`grayscale`] (plain Rust, tested natively); the `component` module (built
-//! for `wasm32` only) converts between the WIT types and [`grayscale`]'s.
+//! for `wasm32` only) converts between the WIT types and [`grayscale`]'s. What it shares with the
+//! other first-party plugins (image types, input checks, settings, errors) comes from `guest-kit`.
 //!
 //! # Settings
 //! | key | default | meaning |

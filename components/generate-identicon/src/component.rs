@@ -1,5 +1,5 @@
 //! The Wasm face of the plugin: WIT bindings, and conversions between the WIT types and
-//! [`crate::identicon`]'s. No decisions are made here.
+//! [`crate::identicon`]'s (guest-kit's mirrors). No decisions are made here.
 
 wit_bindgen::generate!({ world: "generator-plugin", path: "../../wit" });
 
@@ -9,28 +9,22 @@ use exports::avatar::plugins::generator::Guest;
 
 use crate::identicon;
 
+guest_kit::wit_conversions!(Image, ImageFormat, TransformError);
+
 /// The exported `generator`. Stateless: each call runs in a fresh instance and reads its
 /// settings.
 struct GenerateIdenticon;
 
 impl Guest for GenerateIdenticon {
     fn generate(hash: String, size: u32) -> Result<Image, TransformError> {
-        let settings = identicon::Settings::from_lookup(config::get).map_err(error_to_wit)?;
-        identicon::generate(&settings, &hash, size)
-            .map(|picture| Image {
-                format: ImageFormat::Rgba8,
-                width: picture.size,
-                height: picture.size,
-                data: picture.data,
-            })
-            .map_err(error_to_wit)
-    }
-}
-
-fn error_to_wit(error: identicon::GenerateError) -> TransformError {
-    match error {
-        identicon::GenerateError::InvalidInput(why) => TransformError::InvalidInput(why),
-        identicon::GenerateError::Misconfigured(why) => TransformError::Misconfigured(why),
+        let settings = identicon::Settings::from_lookup(config::get)?;
+        let picture = identicon::generate(&settings, &hash, size)?;
+        Ok(Image {
+            format: ImageFormat::Rgba8,
+            width: picture.size,
+            height: picture.size,
+            data: picture.data,
+        })
     }
 }
 

@@ -15,8 +15,12 @@
 //! it, placed symmetrically so that mirrored cells are equally wide. Every cell is one colour
 //! with hard edges, and the cells fill the inner square exactly.
 
-/// An RGBA colour, not premultiplied.
-pub type Rgba = [u8; 4];
+pub use guest_kit::{GuestError as GenerateError, Rgba};
+
+use guest_kit::{Lookup, parse_hex};
+
+/// The plugin's name, in its error messages.
+const PLUGIN: &str = "generate-identicon";
 
 /// The largest side this plugin draws: 64 MiB of pixels.
 pub const MAX_SIZE: u32 = 4096;
@@ -29,17 +33,6 @@ pub const MAX_MARGIN: f64 = 0.4;
 
 /// The margin and its fraction are held in units of 1/10000 of the side.
 const MARGIN_UNIT: u64 = 10_000;
-
-/// Why the plugin refused (mirrors the two WIT `transform-error` cases a generator uses).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum GenerateError {
-    /// A hash that is not 32, 40 or 64 hex digits, or a size of 0 or above [`MAX_SIZE`].
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    /// A setting has a value that makes no sense.
-    #[error("generate-identicon misconfigured: {0}")]
-    Misconfigured(String),
-}
 
 /// A square `rgba8` picture: `size * size * 4` bytes, rows top to bottom.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,87 +74,41 @@ impl Settings {
 
     /// Reads the settings through `get` (the host's `config.get`), applying the defaults.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, GenerateError> {
-        let mut settings = Self::default();
-        if let Some(text) = get(Self::BACKGROUND_KEY) {
-            settings.background = parse_color(&text).ok_or_else(|| {
-                misconfigured(format!(
-                    "`{}` must be `#rrggbb` or `#rrggbbaa`",
-                    Self::BACKGROUND_KEY
-                ))
-            })?;
-        }
-        if let Some(text) = get(Self::GRID_KEY) {
-            settings.grid = text
-                .trim()
-                .parse()
-                .ok()
-                .filter(|grid| GRID_RANGE.contains(grid))
-                .ok_or_else(|| {
-                    misconfigured(format!(
-                        "`{}` must be a whole number from {} to {}",
-                        Self::GRID_KEY,
+        let lookup = Lookup::new(PLUGIN, get);
+        let defaults = Self::default();
+        // In this order, so that of several bad settings the first here is the one reported.
+        Ok(Self {
+            background: lookup
+                .color(Self::BACKGROUND_KEY)?
+                .unwrap_or(defaults.background),
+            grid: lookup
+                .number(
+                    Self::GRID_KEY,
+                    &format!(
+                        "a whole number from {} to {}",
                         GRID_RANGE.start(),
                         GRID_RANGE.end()
-                    ))
-                })?;
-        }
-        if let Some(text) = get(Self::MARGIN_KEY) {
-            let margin = text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|margin| (0.0..=MAX_MARGIN).contains(margin))
-                .ok_or_else(|| {
-                    misconfigured(format!(
-                        "`{}` must be a number from 0 to {MAX_MARGIN}",
-                        Self::MARGIN_KEY
-                    ))
-                })?;
-            // In 0..=4000 after the range check, so the cast is exact.
-            settings.margin = (margin * MARGIN_UNIT as f64).round() as u64;
-        }
-        Ok(settings)
+                    ),
+                    |grid: &u32| GRID_RANGE.contains(grid),
+                )?
+                .unwrap_or(defaults.grid),
+            margin: lookup
+                .number(
+                    Self::MARGIN_KEY,
+                    &format!("a number from 0 to {MAX_MARGIN}"),
+                    |margin: &f64| (0.0..=MAX_MARGIN).contains(margin),
+                )?
+                // In 0..=4000 after the range check, so the cast is exact.
+                .map_or(defaults.margin, |margin| {
+                    (margin * MARGIN_UNIT as f64).round() as u64
+                }),
+        })
     }
 
     /// The margin, as a fraction of the side (rounded to 1/10000).
     pub fn margin(&self) -> f64 {
         self.margin as f64 / MARGIN_UNIT as f64
     }
-}
-
-fn misconfigured(message: String) -> GenerateError {
-    GenerateError::Misconfigured(message)
-}
-
-/// Parses `#rrggbb` (opaque) or `#rrggbbaa`, hex digits in either case.
-pub fn parse_color(text: &str) -> Option<Rgba> {
-    let hex = text.strip_prefix('#')?;
-    if !(hex.len() == 6 || hex.len() == 8) {
-        return None;
-    }
-    let bytes = parse_hex(hex)?;
-    let mut color = [0, 0, 0, 255];
-    color[..bytes.len()].copy_from_slice(&bytes);
-    Some(color)
-}
-
-/// The bytes of a string of hex digit pairs (either case), or `None`.
-fn parse_hex(hex: &str) -> Option<Vec<u8>> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    hex.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
 }
 
 /// The bytes of an avatar hash: 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex digits.

@@ -7,7 +7,8 @@
 //! crisp and fills the square exactly at every size.
 //!
 //! The logic lives in [`identicon`] (plain Rust, tested natively); the `component` module (built
-//! for `wasm32` only) converts between the WIT types and [`identicon`]'s.
+//! for `wasm32` only) converts between the WIT types and [`identicon`]'s. What it shares with the
+//! other first-party plugins (settings, colours, hex, errors) comes from `guest-kit`.
 //!
 //! # Settings
 //! | key | default | meaning |
