@@ -44,7 +44,10 @@ fn check(server: &TestServer, body: &[u8], gray: bool) {
     assert_eq!(server.upload(HASH, body, "image/png").status, 201);
     let image = server.get(&format!("/{HASH}/small")).image().to_rgb8();
     let is_gray = image.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]);
-    assert_eq!(is_gray, gray, "the upload after the swap follows the new pipeline");
+    assert_eq!(
+        is_gray, gray,
+        "the upload after the swap follows the new pipeline"
+    );
 }
 
 fn summary(name: &str, mut times: Vec<Duration>, took: &[f64]) {
@@ -91,7 +94,11 @@ fn main() {
         // Keep the next change out of the same modification-time tick.
         std::thread::sleep(Duration::from_millis(20));
     }
-    summary("config.json rewritten (watch interval 500 ms)", times, &took);
+    summary(
+        "config.json rewritten (watch interval 500 ms)",
+        times,
+        &took,
+    );
 
     let server = TestServer::builder()
         .configure(|c: &mut Value| c["plugins"]["watch_interval_ms"] = json!(0))
