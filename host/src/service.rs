@@ -383,14 +383,23 @@ impl Service {
         Ok(bytes)
     }
 
-    /// Runs `work` on a blocking thread as one of `tenant`'s plugin jobs: at most
+    /// Runs `work` on a blocking thread as one of `tenant`'s plugin jobs: refused at once
+    /// while the tenant's breaker is open ([`ServiceError::Suspended`]); at most
     /// `tenant.max_jobs` run at once; a job that waits longer than the tenant's plugin
-    /// deadline for its turn gives up with [`ServiceError::Busy`].
+    /// deadline for its turn gives up with [`ServiceError::Busy`]. The outcome feeds the
+    /// breaker.
     async fn job<R: Send + 'static>(
         &self,
         tenant: &Arc<Tenant>,
         work: impl FnOnce(&Tenant) -> Result<R, PluginError> + Send + 'static,
     ) -> Result<R, ServiceError> {
+        tenant
+            .breaker
+            .check()
+            .map_err(|retry_after| ServiceError::Suspended {
+                tenant: tenant.id.clone(),
+                retry_after,
+            })?;
         let permit =
             tokio::time::timeout(tenant.limits.deadline, tenant.jobs.clone().acquire_owned())
                 .await

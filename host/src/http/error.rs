@@ -15,6 +15,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,7 +25,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After: seconds` (at least one).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -86,6 +95,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -102,16 +116,21 @@ impl From<ServiceError> for ApiError {
                 Self::internal("catalog-unavailable", StatusCode::SERVICE_UNAVAILABLE, &e)
             }
             // Logged once, when the breaker opens; not for every refused request.
-            ServiceError::Suspended { retry_after, .. } => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "tenant-suspended",
-                format!(
-                    "this tenant's plugins failed repeatedly; uploads resume in {} s at most",
-                    retry_after.as_secs().max(1)
-                ),
-            ),
+            ServiceError::Suspended { retry_after, .. } => {
+                let seconds = retry_after.as_secs_f64().ceil() as u64;
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "tenant-suspended",
+                    format!(
+                        "this tenant's plugins failed repeatedly; uploads resume in {} s at most",
+                        seconds.max(1)
+                    ),
+                )
+                .retry_after(seconds)
+            }
             ServiceError::Busy { .. } => {
                 Self::internal("tenant-busy", StatusCode::SERVICE_UNAVAILABLE, &error)
+                    .retry_after(1)
             }
             other => Self::internal("internal", StatusCode::INTERNAL_SERVER_ERROR, &other),
         }
