@@ -6,6 +6,24 @@ use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
 /// An RGB image whose four quadrants are red (top left), green (top right), blue (bottom
 /// left) and white (bottom right), so orientation and cropping can be checked by colour.
+/// A photo-like picture: gradients under per-pixel noise, so decoders, resizers and encoders
+/// do the work a real photo asks of them. Deterministic.
+pub fn photo(side: u32) -> RgbImage {
+    let mut seed: u32 = 0x9E37_79B9;
+    RgbImage::from_fn(side, side, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 24) as i32 - 12;
+        let c = |v: u32| (v as i32 + noise).clamp(0, 255) as u8;
+        Rgb([
+            c(x * 255 / side),
+            c(y * 255 / side),
+            c(((x + y) * 128 / side) % 256),
+        ])
+    })
+}
+
 pub fn quadrants(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
         match (x < width / 2, y < height / 2) {

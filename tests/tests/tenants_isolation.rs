@@ -1,13 +1,18 @@
-//! A hostile tenant next to a well-behaved one on the same host: the hostile tenant's
-//! transform loops forever, exhausts its memory cap or traps; those requests fail with `5xx`,
-//! and the well-behaved tenant's requests all succeed with a p99 within twice its p99 alone.
+//! Hostile tenants next to a well-behaved one on the same host: their transforms loop forever,
+//! exhaust their memory cap or trap; those requests fail with `5xx`, and the well-behaved
+//! tenant's requests all succeed with a p99 within twice its p99 alone.
+//!
+//! The hostile tenants' clients send their uploads back to back and, like any HTTP client of
+//! the API, wait as a `503`'s `Retry-After` says: the test is about hostile plugins, not about
+//! a flood of requests (which is a rate limiter's job, in front of the host).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use avatar_tests::hostile_component;
-use avatar_tests::server::{TestServer, solid_png};
+use avatar_tests::server::TestServer;
+use avatar_tests::{hostile_component, images};
+use image::{DynamicImage, ImageFormat};
 use serde_json::{Value, json};
 
 /// Requests the well-behaved tenant makes per phase (half uploads, half reads).
@@ -32,7 +37,7 @@ fn good_load(server: &TestServer, body: &[u8]) -> Vec<Duration> {
             server.request(
                 "PUT",
                 &format!("/t/good/{h}"),
-                &[("authorization", auth), ("content-type", "image/png")],
+                &[("authorization", auth), ("content-type", "image/jpeg")],
                 Some(body),
             )
         } else {
@@ -78,7 +83,11 @@ fn a_hostile_tenant_costs_its_own_requests_only() {
             })
             .start(),
     );
-    let body = solid_png(400, [30, 160, 90]);
+    // The well-behaved tenant uploads photo-like pictures, as its users would.
+    let body = images::encode(
+        &DynamicImage::ImageRgb8(images::quadrants(800, 800)),
+        ImageFormat::Jpeg,
+    );
     // Warm up (compiled code paths, caches), then the well-behaved tenant alone.
     good_load(&server, &body);
     let alone = p99(good_load(&server, &body));
@@ -108,6 +117,14 @@ fn a_hostile_tenant_costs_its_own_requests_only() {
                         Some(&body),
                     );
                     statuses.push((mode, reply.status, reply.error_code()));
+                    if let Some(seconds) = reply.header("retry-after") {
+                        let wait = Duration::from_secs(seconds.parse().expect("seconds"));
+                        // Wait as told, but notice the end of the test.
+                        let until = Instant::now() + wait;
+                        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                    }
                 }
                 statuses
             })
@@ -122,11 +139,14 @@ fn a_hostile_tenant_costs_its_own_requests_only() {
         .flat_map(|a| a.join().expect("an attacker"))
         .collect();
 
+    let mut counts = std::collections::BTreeMap::new();
+    for (mode, status, code) in &statuses {
+        *counts.entry(format!("{mode} {status} {code}")).or_insert(0) += 1;
+    }
     eprintln!(
-        "well-behaved p99: alone {alone:?}, under attack {attacked:?}; {} hostile requests",
-        statuses.len()
+        "well-behaved p99: alone {alone:?}, under attack {attacked:?}; hostile answers: {counts:?}"
     );
-    assert!(statuses.len() >= 8, "the attack ran: {statuses:?}");
+    assert!(statuses.len() >= 6, "the attack ran: {statuses:?}");
     for (mode, status, code) in &statuses {
         assert!(
             (500..600).contains(status),
