@@ -125,11 +125,11 @@ impl Tenant {
     /// Runs the whole pipeline on an upload: the transform, then every filter, then the
     /// transform's `encode` (when there are filters). Blocking: call it off the async workers.
     pub fn process(&self, upload: &[u8]) -> Result<Vec<Image>, PluginError> {
-        let images = self.transform.transform(
-            &self.transform_settings,
-            &self.limits,
-            upload,
-            &self.spec(),
+        let images = self.blame(
+            "transform",
+            self.transform.name(),
+            self.transform
+                .transform(&self.transform_settings, &self.limits, upload, &self.spec()),
         )?;
         if self.filters.is_empty() {
             return Ok(images);
@@ -146,10 +146,13 @@ impl Tenant {
         hash: &AvatarHash,
         side: u32,
     ) -> Result<Image, PluginError> {
-        let image =
+        let image = self.blame(
+            "generator",
+            generator.plugin.name(),
             generator
                 .plugin
-                .generate(&generator.settings, &self.limits, hash.as_str(), side)?;
+                .generate(&generator.settings, &self.limits, hash.as_str(), side),
+        )?;
         let mut images = self.filter_and_encode(vec![image], false)?;
         Ok(images.remove(0))
     }
@@ -166,9 +169,11 @@ impl Tenant {
     ) -> Result<Vec<Image>, PluginError> {
         for filter in &self.filters {
             let shapes: Vec<(u32, u32)> = images.iter().map(|i| (i.width, i.height)).collect();
-            images = filter
-                .plugin
-                .apply(&filter.settings, &self.limits, images)?;
+            images = self.blame(
+                "filter",
+                filter.plugin.name(),
+                filter.plugin.apply(&filter.settings, &self.limits, images),
+            )?;
             let same = images.len() == shapes.len()
                 && images.iter().zip(&shapes).all(|(i, (w, h))| {
                     i.format == ImageFormat::Rgba8
@@ -197,13 +202,31 @@ impl Tenant {
         if format == ImageFormat::Rgba8 {
             return Ok(images);
         }
-        self.transform.encode(
+        let encoded = self.transform.encode(
             &self.transform_settings,
             &self.limits,
             images,
             format,
             self.quality,
-        )
+        );
+        self.blame("encode", self.transform.name(), encoded)
+    }
+
+    /// Logs a server-side failure of a pipeline stage with the tenant and the plugin, so an
+    /// operator with several filters knows which one failed; the client's answer does not
+    /// name them.
+    fn blame<R>(
+        &self,
+        role: &str,
+        plugin: &str,
+        result: Result<R, PluginError>,
+    ) -> Result<R, PluginError> {
+        if let Err(error) = &result
+            && error.is_server_fault()
+        {
+            tracing::warn!(tenant = %self.id, role, plugin, %error, "pipeline stage failed");
+        }
+        result
     }
 
     /// Every plugin of this tenant: (role, name, SHA-256 of the component).

@@ -98,8 +98,7 @@ impl EngineHandle {
     pub(crate) fn compile(&self, wasm: &[u8]) -> Result<(Component, String), PluginError> {
         let digest = hex::encode(Sha256::digest(wasm));
         let Some(dir) = &self.cache_dir else {
-            let component = Component::new(&self.engine, wasm)
-                .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+            let component = Component::new(&self.engine, wasm).map_err(invalid)?;
             return Ok((component, digest));
         };
         let path = dir.join(format!("{digest}-{}.cwasm", self.compat));
@@ -116,19 +115,22 @@ impl EngineHandle {
             }
         }
         let started = Instant::now();
-        let artifact = self
-            .engine
-            .precompile_component(wasm)
-            .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        let artifact = self.engine.precompile_component(wasm).map_err(invalid)?;
         tracing::debug!(elapsed = ?started.elapsed(), digest, "compiled a component");
         if let Err(e) = write_atomically(dir, &path, &artifact) {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot write to the plugin cache");
         }
         // SAFETY: `artifact` was produced just now by this engine.
-        let component = unsafe { Component::deserialize(&self.engine, &artifact) }
-            .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        let component =
+            unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(invalid)?;
         Ok((component, digest))
     }
+}
+
+/// A compile error as one line: wasmtime's messages may spread a byte dump over many.
+fn invalid(error: wasmtime::Error) -> PluginError {
+    let text = format!("{error:#}");
+    PluginError::Invalid(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// How long a call runs at full speed before it yields to others when calls outnumber cores.
