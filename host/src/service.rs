@@ -438,25 +438,29 @@ impl Service {
         let cache = self.cache.clone();
         let key = key.to_owned();
         // Pass every chunk on as it comes, keeping a copy; the whole object goes into the cache
-        // once the last chunk has been read and the length matches.
+        // as soon as its last byte has arrived (the HTTP layer stops polling once it has sent
+        // `len` bytes, so the end of the stream may never be seen).
         let copy = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
-        let body = futures_util::stream::unfold(Some((body, copy)), move |state| {
+        let body = futures_util::stream::unfold(Some((body, Some(copy))), move |state| {
             let cache = cache.clone();
             let key = key.clone();
             async move {
                 let (mut body, mut copy) = state?;
                 match body.next().await {
                     Some(Ok(chunk)) => {
-                        copy.extend_from_slice(&chunk);
+                        if let Some(kept) = &mut copy {
+                            kept.extend_from_slice(&chunk);
+                            if kept.len() as u64 >= len {
+                                let whole = copy.take().expect("kept").freeze();
+                                if whole.len() as u64 == len {
+                                    cache.put_image(&key, whole);
+                                }
+                            }
+                        }
                         Some((Ok(chunk), Some((body, copy))))
                     }
                     Some(Err(e)) => Some((Err(e), None)),
-                    None => {
-                        if copy.len() as u64 == len {
-                            cache.put_image(&key, copy.freeze());
-                        }
-                        None
-                    }
+                    None => None,
                 }
             }
         });
@@ -667,4 +671,93 @@ fn random_u64() -> u64 {
     // enough with the millisecond prefix.
     let _ = getrandom::fill(&mut buf);
     u64::from_le_bytes(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::catalog::SqliteCatalog;
+    use crate::storage::{BlobStore, FsStore, ObjectMeta};
+
+    /// The filesystem store, counting how often an object is opened.
+    struct Counting {
+        inner: FsStore,
+        opens: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl BlobStore for Counting {
+        async fn put(&self, key: &str, bytes: Bytes, ct: &str) -> Result<(), StorageError> {
+            self.inner.put(key, bytes, ct).await
+        }
+        async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
+            self.inner.get(key).await
+        }
+        async fn open(&self, key: &str) -> Result<Option<BlobReader>, StorageError> {
+            self.opens.fetch_add(1, Ordering::Relaxed);
+            self.inner.open(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StorageError> {
+            self.inner.delete(key).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
+            self.inner.list(prefix).await
+        }
+        async fn health(&self) -> Result<(), StorageError> {
+            self.inner.health().await
+        }
+        fn kind(&self) -> &'static str {
+            "counting"
+        }
+    }
+
+    /// Reads `len` bytes of a streamed answer and then stops, as the HTTP layer does once it
+    /// has sent `Content-Length` bytes: the end of the stream is never polled.
+    async fn read_like_http(content: Content) -> Vec<u8> {
+        match content {
+            Content::Whole(bytes) => bytes.to_vec(),
+            Content::Streaming { len, mut body } => {
+                let mut out = Vec::new();
+                while (out.len() as u64) < len {
+                    out.extend_from_slice(&body.next().await.expect("more bytes").unwrap());
+                }
+                out
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_streamed_object_is_cached_once_its_last_byte_went_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Counting {
+            inner: FsStore::open(dir.path().join("images")).unwrap(),
+            opens: AtomicUsize::new(0),
+        });
+        let catalog = Arc::new(SqliteCatalog::open(dir.path().join("avatar.db")).unwrap());
+        let service = Service::new(catalog, store.clone(), Cache::new(100, 1 << 20));
+        let bytes = Bytes::from(vec![7u8; 5000]);
+        store
+            .put("t/ab/cd/x/v/128.png", bytes.clone(), "image/png")
+            .await
+            .unwrap();
+
+        let first = service.read("t/ab/cd/x/v/128.png").await.unwrap().unwrap();
+        assert!(matches!(first, Content::Streaming { len: 5000, .. }));
+        assert_eq!(read_like_http(first).await, bytes.to_vec());
+        let second = service.read("t/ab/cd/x/v/128.png").await.unwrap().unwrap();
+        assert!(matches!(second, Content::Whole(_)), "served from the cache");
+        assert_eq!(read_like_http(second).await, bytes.to_vec());
+        assert_eq!(store.opens.load(Ordering::Relaxed), 1);
+        assert!(
+            service
+                .read("t/ab/cd/x/v/none.png")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }
