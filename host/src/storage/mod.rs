@@ -2,6 +2,7 @@
 //! at start-up from the configuration.
 
 mod fs;
+mod presigned;
 mod s3;
 #[cfg(test)]
 pub(crate) mod suite;

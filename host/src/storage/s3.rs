@@ -3,7 +3,8 @@
 //! every call. Credentials come from the configuration, or from the SDK's default chain
 //! (environment, profile); they are never logged.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -16,10 +17,14 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
+use super::presigned::PresignedUrls;
 use super::{BlobReader, BlobStore, ObjectMeta, StorageError, validate_key};
 
 /// `Cache-Control` stored with every object: keys are versioned, so their bytes never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Presigned URLs kept for reuse (a few hundred bytes each).
+const PRESIGNED_URLS_KEPT: usize = 50_000;
 
 /// How to reach the bucket.
 #[derive(Debug, Clone)]
@@ -54,6 +59,7 @@ pub struct S3Store {
     prefix: String,
     public_url: Option<String>,
     presign_ttl: Duration,
+    presigned: Arc<PresignedUrls>,
 }
 
 impl std::fmt::Debug for S3Store {
@@ -114,6 +120,10 @@ impl S3Store {
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
             presign_ttl: settings.presign_ttl,
+            presigned: Arc::new(PresignedUrls::new(
+                settings.presign_ttl,
+                PRESIGNED_URLS_KEPT,
+            )),
         })
     }
 
@@ -286,6 +296,10 @@ impl BlobStore for S3Store {
         if let Some(base) = &self.public_url {
             return Ok(Some(format!("{base}/{object_key}")));
         }
+        let now = Instant::now();
+        if let Some(url) = self.presigned.get(&object_key, now) {
+            return Ok(Some(url));
+        }
         let config =
             PresigningConfig::expires_in(self.presign_ttl).map_err(|e| StorageError::Backend {
                 message: "invalid presign lifetime".into(),
@@ -299,7 +313,9 @@ impl BlobStore for S3Store {
             .presigned(config)
             .await
             .map_err(fail("presign a URL"))?;
-        Ok(Some(request.uri().to_owned()))
+        let url = request.uri().to_owned();
+        self.presigned.put(&object_key, url.clone(), now);
+        Ok(Some(url))
     }
 
     fn kind(&self) -> &'static str {
@@ -333,6 +349,13 @@ mod tests {
             url.contains(&format!("{}t/ab/cd/x.png", settings.prefix)),
             "{url}"
         );
+        assert_eq!(
+            store.url_for("t/ab/cd/x.png").await.unwrap().unwrap(),
+            url,
+            "signed once, reused while it has at least half its lifetime left"
+        );
+        let other = store.url_for("t/ab/cd/y.png").await.unwrap().unwrap();
+        assert!(other.contains("t/ab/cd/y.png") && other.contains("X-Amz-Signature="));
         settings.public_url = Some("https://cdn.example/".into());
         let store = S3Store::connect(&settings).await.unwrap();
         assert_eq!(
