@@ -5,7 +5,8 @@
 //!
 //! `cargo run --release -p avatar-tests --example swap_latency -- [ROUNDS]` (default 20).
 //! The server is the release `avatar` binary on loopback with its default watch interval
-//! (500 ms) for file changes, and with watching off for the `SIGHUP` rounds.
+//! (500 ms) for file changes, and with watching off for the `SIGHUP` rounds. The file
+//! changes are spread evenly over the polling cycle, so their median shows the typical wait.
 
 use std::time::{Duration, Instant};
 
@@ -91,8 +92,11 @@ fn main() {
         times.push(wait_for(&server, before, since));
         took.push(last_took(&server));
         check(&server, &body, gray);
-        // Keep the next change out of the same modification-time tick.
-        std::thread::sleep(Duration::from_millis(20));
+        // Keep the next change out of the same modification-time tick, and spread the
+        // changes over the watcher's polling cycle: right after a reload the next poll is
+        // a whole interval away, so changes made in lockstep would all wait the longest.
+        let phase = (round * 500 / rounds) as u64;
+        std::thread::sleep(Duration::from_millis(20 + phase));
     }
     summary(
         "config.json rewritten (watch interval 500 ms)",
