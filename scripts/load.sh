@@ -19,6 +19,7 @@ cargo build -q --release --bin avatar
 cargo build -q --release -p avatar-tests --example make_image
 BIN="$CARGO_TARGET_DIR/release/avatar"
 WORK=$(mktemp -d)
+chmod 755 "$WORK" # the PostgreSQL cluster below it runs as the `postgres` user
 STARTED_SERVICES=""
 cleanup() {
   kill "${SERVER:-0}" 2>/dev/null || true
