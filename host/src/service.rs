@@ -435,35 +435,34 @@ impl Service {
         if !self.cache.admits_image(len) {
             return Ok(Some(Content::Streaming { len, body }));
         }
-        let cache = self.cache.clone();
-        let key = key.to_owned();
         // Pass every chunk on as it comes, keeping a copy; the whole object goes into the cache
         // as soon as its last byte has arrived (the HTTP layer stops polling once it has sent
         // `len` bytes, so the end of the stream may never be seen).
-        let copy = BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
-        let body = futures_util::stream::unfold(Some((body, Some(copy))), move |state| {
-            let cache = cache.clone();
-            let key = key.clone();
-            async move {
-                let (mut body, mut copy) = state?;
+        let keep = (
+            BytesMut::with_capacity(usize::try_from(len).unwrap_or(0)),
+            self.cache.clone(),
+            key.to_owned(),
+        );
+        let body =
+            futures_util::stream::unfold(Some((body, Some(keep))), move |state| async move {
+                let (mut body, mut keep) = state?;
                 match body.next().await {
                     Some(Ok(chunk)) => {
-                        if let Some(kept) = &mut copy {
-                            kept.extend_from_slice(&chunk);
-                            if kept.len() as u64 >= len {
-                                let whole = copy.take().expect("kept").freeze();
-                                if whole.len() as u64 == len {
-                                    cache.put_image(&key, whole);
+                        if let Some((copy, _, _)) = &mut keep {
+                            copy.extend_from_slice(&chunk);
+                            if copy.len() as u64 >= len {
+                                let (copy, cache, key) = keep.take().expect("kept");
+                                if copy.len() as u64 == len {
+                                    cache.put_image(&key, copy.freeze());
                                 }
                             }
                         }
-                        Some((Ok(chunk), Some((body, copy))))
+                        Some((Ok(chunk), Some((body, keep))))
                     }
                     Some(Err(e)) => Some((Err(e), None)),
                     None => None,
                 }
-            }
-        });
+            });
         Ok(Some(Content::Streaming {
             len,
             body: body.boxed(),
