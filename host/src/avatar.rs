@@ -126,15 +126,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn presets() -> BTreeMap<String, u32> {
-        [
-            ("small", 128),
-            ("medium", 256),
-            ("large", 512),
-            ("original", 1024),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        crate::config::default_sizes()
     }
 
     #[test]

@@ -404,7 +404,8 @@ impl PluginRef {
     }
 }
 
-fn default_sizes() -> BTreeMap<String, u32> {
+/// The size presets a tenant gets when its config names none.
+pub(crate) fn default_sizes() -> BTreeMap<String, u32> {
     [
         ("small", 128),
         ("medium", 256),

@@ -833,14 +833,7 @@ impl TestServer {
 
     /// A valid token for changing `hash`, valid for ten minutes.
     pub fn token(&self, hash: &str) -> String {
-        let now = unix_now();
-        self.sign(&json!({
-            "sub": "e2e",
-            "hash": hash,
-            "tenant": TENANT,
-            "iat": now,
-            "exp": now + 600,
-        }))
+        self.token_for(TENANT, hash)
     }
 
     /// A valid token for changing `hash` at `tenant` (one configured with this server's
