@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use super::PluginError;
 use super::bindings;
+use super::calls::Calls;
 use super::state::HostState;
 
 /// How often the epoch advances; the granularity of plugin deadlines.
@@ -49,9 +50,7 @@ pub(crate) struct EngineHandle {
     compat: String,
     ticker: Ticker,
     /// Plugin calls running now, across every plugin and tenant.
-    pub(crate) running: std::sync::atomic::AtomicUsize,
-    /// The cores plugin calls share.
-    pub(crate) cores: usize,
+    pub(crate) calls: Calls,
 }
 
 impl EngineHandle {
@@ -89,8 +88,7 @@ impl EngineHandle {
             cache_dir: options.cache_dir.clone(),
             compat,
             ticker,
-            running: std::sync::atomic::AtomicUsize::new(0),
-            cores: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            calls: Calls::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
         })
     }
 
@@ -133,15 +131,8 @@ fn invalid(error: wasmtime::Error) -> PluginError {
     PluginError::Invalid(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// How long a call runs at full speed before it yields to others when calls outnumber cores.
+/// How long a call runs at full speed before it may have to yield to younger calls.
 pub const LONG_CALL: Duration = Duration::from_millis(50);
-
-impl EngineHandle {
-    /// Whether more plugin calls run than there are cores.
-    pub(crate) fn contended(&self) -> bool {
-        self.running.load(std::sync::atomic::Ordering::Relaxed) > self.cores
-    }
-}
 
 impl Drop for EngineHandle {
     fn drop(&mut self) {

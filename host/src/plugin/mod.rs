@@ -12,6 +12,7 @@
 
 mod bindings;
 mod builtin;
+mod calls;
 mod convert;
 mod engine;
 mod error;
@@ -214,25 +215,28 @@ impl PluginInfo {
             HostState::new(settings.clone(), limits.memory_bytes),
         );
         store.limiter(|state| &mut state.limiter);
-        // Checked at every epoch tick: past the deadline the call traps; a call that has run
-        // longer than `LONG_CALL` while calls outnumber cores pauses for two ticks at each
-        // tick, so short calls (another tenant's uploads) get the cores first and a plugin
-        // that loops until its deadline burns a third of a core instead of a whole one.
+        // Checked at every epoch tick: past the deadline the call traps. A call that has run
+        // longer than `LONG_CALL` while calls outnumber cores, and that is among the oldest
+        // of them (as many younger calls as there are cores), pauses for two ticks at each
+        // tick: the youngest calls (another tenant's upload that just started) get the cores
+        // at full speed, and a plugin that loops until its deadline burns a third of a core
+        // instead of a whole one.
         let started = std::time::Instant::now();
         let deadline = limits.deadline;
         let engine = self.engine.clone();
+        let running = self.engine.calls.enter();
+        let order = running.order();
         store.epoch_deadline_callback(move |_| {
             let ran = started.elapsed();
             if ran >= deadline {
                 return Err(Trap::Interrupt.into());
             }
-            if ran >= engine::LONG_CALL && engine.contended() {
+            if ran >= engine::LONG_CALL && engine.calls.should_yield(order) {
                 std::thread::sleep(TICK * 2);
             }
             Ok(wasmtime::UpdateDeadline::Continue(1))
         });
         store.set_epoch_deadline(1);
-        let _running = Running::enter(&self.engine);
         call(&mut store).map_err(|e| {
             let error = classify(e, store.data().limiter.hit, limits);
             tracing::warn!(plugin = %self.name, error = %error, "plugin call failed");
@@ -251,26 +255,6 @@ impl PluginInfo {
             return Err(error);
         }
         Ok(())
-    }
-}
-
-/// Counts a call as running for as long as it lives.
-struct Running<'a>(&'a EngineHandle);
-
-impl<'a> Running<'a> {
-    fn enter(engine: &'a EngineHandle) -> Self {
-        engine
-            .running
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Self(engine)
-    }
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0
-            .running
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
