@@ -265,6 +265,22 @@ impl ServerDir {
         }
     }
 
+    /// A directory in memory (`/dev/shm`, where there is one): for a test that times
+    /// requests and must not see the disk's fsync stalls, which come and go with whatever
+    /// else the machine writes.
+    pub fn in_memory() -> Self {
+        let shm = Path::new("/dev/shm");
+        if !shm.is_dir() {
+            return Self::new();
+        }
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("avatar-e2e-")
+                .tempdir_in(shm)
+                .expect("a temporary directory in /dev/shm"),
+        }
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
