@@ -200,6 +200,7 @@ fn transform(c: &mut Criterion) {
         format: None,
         quality: QUALITY,
         max_pixels: MAX_PIXELS,
+        crop: None,
     };
     let native_spec = pipeline::Spec {
         sizes: SIZES.to_vec(),

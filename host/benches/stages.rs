@@ -172,6 +172,7 @@ fn stages(c: &mut Criterion) {
         format,
         quality: 85,
         max_pixels: 50_000_000,
+        crop: None,
     };
     group.bench_function("transform-only", |b| {
         b.iter(|| transform.transform(&none, &limits, black_box(&upload), &spec(None)))

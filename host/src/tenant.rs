@@ -111,6 +111,7 @@ impl Tenant {
             },
             quality: self.quality,
             max_pixels: self.max_source_pixels,
+            crop: None,
         }
     }
 

@@ -309,6 +309,7 @@ fn transform_then_grayscale_then_circle_then_png() {
         format: Some(ImageFormat::Rgba8),
         quality: 85,
         max_pixels: 50_000_000,
+        crop: None,
     };
     let limits = limits();
     let raw = transform()

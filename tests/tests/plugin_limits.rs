@@ -31,6 +31,7 @@ fn spec() -> TransformSpec {
         format: None,
         quality: 85,
         max_pixels: 1_000_000,
+        crop: None,
     }
 }
 

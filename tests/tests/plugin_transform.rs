@@ -35,6 +35,7 @@ fn spec(sizes: &[u32], format: Option<ImageFormat>) -> TransformSpec {
         format,
         quality: 85,
         max_pixels: 50_000_000,
+        crop: None,
     }
 }
 

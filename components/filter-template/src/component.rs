@@ -33,6 +33,7 @@ fn image_from_wit(image: Image) -> tint::Image {
             ImageFormat::Png => tint::Format::Encoded("png"),
             ImageFormat::Webp => tint::Format::Encoded("webp"),
             ImageFormat::Gif => tint::Format::Encoded("gif"),
+            ImageFormat::Avif => tint::Format::Encoded("avif"),
         },
         width: image.width,
         height: image.height,

@@ -5,7 +5,7 @@ wit_bindgen::generate!({ world: "generator-plugin", path: "../../wit" });
 
 use avatar::plugins::config;
 use avatar::plugins::types::{Image, ImageFormat, TransformError};
-use exports::avatar::plugins::generator::Guest;
+use exports::avatar::plugins::generator::{GenerateRequest, Guest};
 
 use crate::identicon;
 
@@ -16,9 +16,9 @@ guest_kit::wit_conversions!(Image, ImageFormat, TransformError);
 struct GenerateIdenticon;
 
 impl Guest for GenerateIdenticon {
-    fn generate(hash: String, size: u32) -> Result<Image, TransformError> {
+    fn generate(request: GenerateRequest) -> Result<Image, TransformError> {
         let settings = identicon::Settings::from_lookup(config::get)?;
-        let picture = identicon::generate(&settings, &hash, size)?;
+        let picture = identicon::generate(&settings, &request.hash, request.size)?;
         Ok(Image {
             format: ImageFormat::Rgba8,
             width: picture.size,

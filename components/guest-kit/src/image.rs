@@ -14,6 +14,8 @@ pub enum ImageFormat {
     Webp,
     /// An encoded GIF file.
     Gif,
+    /// An encoded AVIF file.
+    Avif,
     /// Raw pixels: `width * height * 4` bytes, RGBA, rows top to bottom, not premultiplied.
     Rgba8,
 }
@@ -26,6 +28,7 @@ impl ImageFormat {
             Self::Png => "png",
             Self::Webp => "webp",
             Self::Gif => "gif",
+            Self::Avif => "avif",
             Self::Rgba8 => "rgba8",
         }
     }
@@ -150,6 +153,7 @@ mod tests {
             ImageFormat::Png,
             ImageFormat::Webp,
             ImageFormat::Gif,
+            ImageFormat::Avif,
             ImageFormat::Rgba8,
         ]
         .map(ImageFormat::name);

@@ -23,6 +23,7 @@ macro_rules! wit_conversions {
                     $image_format::Png => Self::Png,
                     $image_format::Webp => Self::Webp,
                     $image_format::Gif => Self::Gif,
+                    $image_format::Avif => Self::Avif,
                     $image_format::Rgba8 => Self::Rgba8,
                 }
             }
@@ -35,6 +36,7 @@ macro_rules! wit_conversions {
                     $crate::ImageFormat::Png => Self::Png,
                     $crate::ImageFormat::Webp => Self::Webp,
                     $crate::ImageFormat::Gif => Self::Gif,
+                    $crate::ImageFormat::Avif => Self::Avif,
                     $crate::ImageFormat::Rgba8 => Self::Rgba8,
                 }
             }
@@ -83,6 +85,7 @@ mod tests {
             Png,
             Webp,
             Gif,
+            Avif,
             Rgba8,
         }
 
@@ -112,6 +115,7 @@ mod tests {
             (ImageFormat::Png, crate::ImageFormat::Png),
             (ImageFormat::Webp, crate::ImageFormat::Webp),
             (ImageFormat::Gif, crate::ImageFormat::Gif),
+            (ImageFormat::Avif, crate::ImageFormat::Avif),
             (ImageFormat::Rgba8, crate::ImageFormat::Rgba8),
         ];
         for (wit, native) in formats {

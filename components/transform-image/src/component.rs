@@ -16,9 +16,15 @@ struct TransformImage;
 impl Guest for TransformImage {
     fn transform(upload: Vec<u8>, spec: TransformSpec) -> Result<Vec<Image>, TransformError> {
         let options = options()?;
+        if spec.crop.is_some() {
+            return Err(TransformError::InvalidCrop(
+                "this build of transform-image does not crop".into(),
+            ));
+        }
+        let format = spec.format.map(format_from_wit).transpose()?;
         let spec = pipeline::Spec {
             sizes: spec.sizes,
-            format: spec.format.map(format_from_wit),
+            format,
             quality: spec.quality,
             max_pixels: spec.max_pixels,
         };
@@ -35,14 +41,16 @@ impl Guest for TransformImage {
         let options = options()?;
         let images: Vec<pipeline::Image> = images
             .into_iter()
-            .map(|image| pipeline::Image {
-                format: format_from_wit(image.format),
-                width: image.width,
-                height: image.height,
-                data: image.data,
+            .map(|image| {
+                Ok(pipeline::Image {
+                    format: format_from_wit(image.format)?,
+                    width: image.width,
+                    height: image.height,
+                    data: image.data,
+                })
             })
-            .collect();
-        pipeline::encode(&images, format_from_wit(format), quality, &options)
+            .collect::<Result<_, TransformError>>()?;
+        pipeline::encode(&images, format_from_wit(format)?, quality, &options)
             .map(images_to_wit)
             .map_err(error_to_wit)
     }
@@ -53,14 +61,19 @@ fn options() -> Result<pipeline::Options, TransformError> {
     pipeline::Options::from_lookup(config::get).map_err(error_to_wit)
 }
 
-fn format_from_wit(format: ImageFormat) -> pipeline::ImageFormat {
-    match format {
+fn format_from_wit(format: ImageFormat) -> Result<pipeline::ImageFormat, TransformError> {
+    Ok(match format {
         ImageFormat::Jpeg => pipeline::ImageFormat::Jpeg,
         ImageFormat::Png => pipeline::ImageFormat::Png,
         ImageFormat::Webp => pipeline::ImageFormat::Webp,
         ImageFormat::Gif => pipeline::ImageFormat::Gif,
         ImageFormat::Rgba8 => pipeline::ImageFormat::Rgba8,
-    }
+        ImageFormat::Avif => {
+            return Err(TransformError::InvalidInput(
+                "this build of transform-image does not write avif".into(),
+            ));
+        }
+    })
 }
 
 fn format_to_wit(format: pipeline::ImageFormat) -> ImageFormat {

@@ -136,6 +136,7 @@ impl ImageFormat {
             Self::Png => "png",
             Self::Webp => "webp",
             Self::Gif => "gif",
+            Self::Avif => "avif",
             Self::Rgba8 => "rgba8",
         }
     }
@@ -147,6 +148,7 @@ impl ImageFormat {
             "png" => Self::Png,
             "webp" => Self::Webp,
             "gif" => Self::Gif,
+            "avif" => Self::Avif,
             "rgba8" => Self::Rgba8,
             _ => return None,
         })

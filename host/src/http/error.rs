@@ -206,6 +206,7 @@ fn image_error(r: &TransformRejection) -> Option<ApiError> {
             "too-many-pixels",
             r.to_string(),
         ),
+        R::InvalidCrop(_) => ApiError::bad_request("invalid-crop", r.to_string()),
         R::InvalidInput(_) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-image",

@@ -56,6 +56,7 @@ impl From<ImageFormat> for wit::ImageFormat {
             ImageFormat::Png => Self::Png,
             ImageFormat::Webp => Self::Webp,
             ImageFormat::Gif => Self::Gif,
+            ImageFormat::Avif => Self::Avif,
             ImageFormat::Rgba8 => Self::Rgba8,
         }
     }
@@ -68,6 +69,7 @@ impl From<wit::ImageFormat> for ImageFormat {
             wit::ImageFormat::Png => Self::Png,
             wit::ImageFormat::Webp => Self::Webp,
             wit::ImageFormat::Gif => Self::Gif,
+            wit::ImageFormat::Avif => Self::Avif,
             wit::ImageFormat::Rgba8 => Self::Rgba8,
         }
     }
@@ -102,6 +104,12 @@ impl From<&TransformSpec> for wit_transformer::TransformSpec {
             format: s.format.map(Into::into),
             quality: s.quality,
             max_pixels: s.max_pixels,
+            crop: s.crop.map(|c| wit::Rect {
+                x: c.x,
+                y: c.y,
+                width: c.width,
+                height: c.height,
+            }),
         }
     }
 }
@@ -117,6 +125,7 @@ impl From<wit::TransformError> for TransformRejection {
                 height: d.height,
             },
             E::InvalidInput(m) => Self::InvalidInput(m),
+            E::InvalidCrop(m) => Self::InvalidCrop(m),
             E::Misconfigured(m) => Self::Misconfigured(m),
         }
     }

@@ -433,9 +433,15 @@ impl GeneratorPlugin {
     ) -> Result<Image, PluginError> {
         let result = self.info.run(settings, limits, |store| {
             let instance: GeneratorWorld = self.pre.instantiate(&mut *store)?;
-            instance
-                .avatar_plugins_generator()
-                .call_generate(&mut *store, hash, side)
+            instance.avatar_plugins_generator().call_generate(
+                &mut *store,
+                &bindings::generator::exports::avatar::plugins::generator::GenerateRequest {
+                    hash: hash.to_owned(),
+                    size: side,
+                    initials: None,
+                    name: None,
+                },
+            )
         })?;
         let image: Image = result
             .map_err(|e| PluginError::Rejected(Rejection::Transform(e.into())))?

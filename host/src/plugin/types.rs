@@ -59,6 +59,7 @@ pub enum ImageFormat {
     Png,
     Webp,
     Gif,
+    Avif,
     Rgba8,
 }
 
@@ -70,6 +71,7 @@ impl ImageFormat {
             Self::Png => Some("image/png"),
             Self::Webp => Some("image/webp"),
             Self::Gif => Some("image/gif"),
+            Self::Avif => Some("image/avif"),
             Self::Rgba8 => None,
         }
     }
@@ -81,6 +83,7 @@ impl ImageFormat {
             Self::Png => "png",
             Self::Webp => "webp",
             Self::Gif => "gif",
+            Self::Avif => "avif",
             Self::Rgba8 => "rgba",
         }
     }
@@ -93,6 +96,7 @@ impl fmt::Display for ImageFormat {
             Self::Png => "png",
             Self::Webp => "webp",
             Self::Gif => "gif",
+            Self::Avif => "avif",
             Self::Rgba8 => "rgba8",
         })
     }
@@ -125,6 +129,17 @@ pub struct TransformSpec {
     pub format: Option<ImageFormat>,
     pub quality: u8,
     pub max_pixels: u64,
+    /// The part of the source to keep (after EXIF orientation); `None` for the whole image.
+    pub crop: Option<Crop>,
+}
+
+/// A rectangle of a source image, in pixels (WIT `rect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crop {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Why a transform or filter refused its input (WIT `transform-error`).
@@ -138,6 +153,8 @@ pub enum TransformRejection {
     TooManyPixels { width: u32, height: u32 },
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    #[error("invalid crop: {0}")]
+    InvalidCrop(String),
     #[error("transform plugin misconfigured: {0}")]
     Misconfigured(String),
 }
