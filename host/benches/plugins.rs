@@ -196,7 +196,7 @@ fn transform(c: &mut Criterion) {
     ];
     // `None` keeps JPEG as JPEG and makes a PNG upload PNG.
     let spec = TransformSpec {
-        sizes: SIZES.to_vec(),
+        sides: SIZES.to_vec(),
         format: None,
         quality: QUALITY,
         max_pixels: MAX_PIXELS,

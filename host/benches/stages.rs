@@ -18,9 +18,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
+use avatar_host::avatar::ImageFormat;
 use avatar_host::plugin::{
-    AuthRequest, CallLimits, Image, ImageFormat, Runtime, RuntimeOptions, Settings, TransformSpec,
-    builtin,
+    AuthRequest, CallLimits, GenerateRequest, Image, Runtime, RuntimeOptions, Settings,
+    TransformSpec, builtin,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -155,9 +156,15 @@ fn stages(c: &mut Criterion) {
     let identicon = runtime
         .load_generator("generate-identicon", wasm("generate-identicon"))
         .unwrap();
-    identicon.generate(&none, &limits, HASH, 256).unwrap();
+    let request = GenerateRequest {
+        hash: HASH.to_owned(),
+        side: 256,
+        initials: None,
+        name: None,
+    };
+    identicon.generate(&none, &limits, &request).unwrap();
     group.bench_function("generate-identicon-256", |b| {
-        b.iter(|| identicon.generate(&none, &limits, black_box(HASH), 256))
+        b.iter(|| identicon.generate(&none, &limits, black_box(&request)))
     });
     group.finish();
 
@@ -168,7 +175,7 @@ fn stages(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(6));
     let upload = photo_jpeg(1024);
     let spec = |format| TransformSpec {
-        sizes: SIDES.to_vec(),
+        sides: SIDES.to_vec(),
         format,
         quality: 85,
         max_pixels: 50_000_000,

@@ -1,10 +1,12 @@
 //! `avatar gc`: finds stored files that no committed record points to (left by a crash
 //! between storing an upload's files and committing its record, or by a failed delete) and
-//! removes them. Files younger than `min_age` are never touched, so an upload in flight,
-//! whose record is not committed yet, keeps its files.
+//! removes them. Only keys of the service's own layout (`avatar::VariantKey`) under a
+//! configured tenant's prefix are judged; files younger than `min_age` are never touched, so
+//! an upload in flight, whose record is not committed yet, keeps its files.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use crate::avatar::{VariantKey, clock};
 use crate::catalog::{CatalogError, SharedCatalog};
 use crate::storage::{ObjectMeta, SharedStore, StorageError};
 
@@ -15,7 +17,7 @@ pub struct GcReport {
     pub orphans: Vec<ObjectMeta>,
     /// Files no record points to, but too young to judge (an upload may be in flight).
     pub young: usize,
-    /// Files whose key is not one this service makes; never touched.
+    /// Files whose key is not one this service makes for a configured tenant; never touched.
     pub foreign: usize,
     /// Files a record points to.
     pub referenced: usize,
@@ -31,28 +33,29 @@ pub enum GcError {
     Storage(#[from] StorageError),
 }
 
-/// Lists orphans and, unless `dry_run`, deletes them.
+/// Lists orphans under the storage prefixes of `tenants` and, unless `dry_run`, deletes them.
 pub async fn collect(
     catalog: &SharedCatalog,
     store: &SharedStore,
+    tenants: &[String],
     min_age: Duration,
     dry_run: bool,
 ) -> Result<GcReport, GcError> {
     // The referenced set is read first: a record committed after this read belongs to an
     // upload whose files are younger than `min_age`, so they are spared below.
     let referenced = catalog.referenced_keys().await?;
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let now_ms = u64::try_from(clock::unix_millis(SystemTime::now())).unwrap_or(0);
+    let min_age_ms = u64::try_from(min_age.as_millis()).unwrap_or(u64::MAX);
     let mut report = GcReport::default();
     for object in store.list("").await? {
         if referenced.contains(&object.key) {
             report.referenced += 1;
             continue;
         }
-        match made_at_ms(&object.key) {
+        let ours = VariantKey::parse(&object.key).filter(|k| tenants.contains(&k.prefix));
+        match ours {
             None => report.foreign += 1,
-            Some(ms) if now_ms.saturating_sub(u128::from(ms)) < min_age.as_millis() => {
+            Some(key) if now_ms.saturating_sub(key.version.made_at_ms()) < min_age_ms => {
                 report.young += 1;
             }
             Some(_) => report.orphans.push(object),
@@ -67,35 +70,105 @@ pub async fn collect(
     Ok(report)
 }
 
-/// When the file under `key` was made, from its version segment
-/// (`<tenant>/<ab>/<cd>/<hash>/<version>/<side>.<ext>`, version = 12 hex digits of
-/// milliseconds then 8 random ones); `None` for keys of another shape.
-fn made_at_ms(key: &str) -> Option<u64> {
-    let parts: Vec<&str> = key.split('/').collect();
-    let [_, _, _, hash, version, _] = parts.as_slice() else {
-        return None;
-    };
-    if !crate::avatar::AvatarHash::looks_like(hash)
-        || version.len() != 20
-        || !version.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return None;
-    }
-    u64::from_str_radix(&version[..12], 16).ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::avatar::{AvatarHash, new_version, variant_key};
+    use std::sync::Arc;
 
-    #[test]
-    fn ages_come_from_versions() {
-        let hash = AvatarHash::parse(&"ab".repeat(20)).unwrap();
-        let key = variant_key("t", &hash, &new_version(1_700_000_000_123, 7), 128, "png");
-        assert_eq!(made_at_ms(&key), Some(1_700_000_000_123));
-        for foreign in ["notes.txt", "t/ab/ab/x/y/128.png", "t/ab/ab/abab/zz/1.png"] {
-            assert_eq!(made_at_ms(foreign), None, "{foreign}");
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::avatar::{AvatarHash, ImageFormat, Version};
+    use crate::catalog::{AvatarRecord, SqliteCatalog, Variant};
+    use crate::storage::{FsStore, S3Store};
+
+    fn key(prefix: &str, hash: &AvatarHash, made_at_ms: u64, side: u32) -> String {
+        VariantKey {
+            prefix: prefix.to_owned(),
+            hash: hash.clone(),
+            version: Version::new(made_at_ms, 7),
+            side,
+            format: ImageFormat::Png,
         }
+        .to_string()
+    }
+
+    /// With a nested storage prefix, an old orphan is deleted; a referenced file, a young
+    /// orphan, and files outside the service's layout or the tenant's prefix stay.
+    async fn nested_prefixes_are_collected(store: SharedStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog: SharedCatalog = Arc::new(SqliteCatalog::open(dir.path().join("db")).unwrap());
+        catalog.migrate().await.unwrap();
+        let hash = AvatarHash::parse(&"ab".repeat(20)).unwrap();
+        let long_ago = 1_700_000_000_000;
+        let now = u64::try_from(clock::unix_millis(SystemTime::now())).unwrap();
+        let kept = key("a/b", &hash, long_ago, 128);
+        let orphan = key("a/b", &hash, long_ago + 1, 128);
+        let young = key("a/b", &hash, now, 128);
+        let other_tenant = key("c", &hash, long_ago, 128);
+        let foreign = "a/b/notes.txt".to_owned();
+        for k in [&kept, &orphan, &young, &other_tenant, &foreign] {
+            store
+                .put(k, Bytes::from_static(b"x"), "image/png")
+                .await
+                .unwrap();
+        }
+        let record = AvatarRecord {
+            tenant: "t".into(),
+            hash: hash.to_string(),
+            version: Version::new(long_ago, 7).to_string(),
+            format: ImageFormat::Png,
+            content_hash: "c".into(),
+            created_at: 1,
+            updated_at: 1,
+            variants: vec![Variant {
+                side: 128,
+                width: 128,
+                height: 128,
+                bytes: 1,
+                etag: "e".into(),
+                key: kept.clone(),
+            }],
+        };
+        catalog.upsert(&record).await.unwrap();
+
+        let tenants = ["a/b".to_owned()];
+        let hour = Duration::from_secs(3600);
+        let dry = collect(&catalog, &store, &tenants, hour, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            dry.orphans.iter().map(|o| &o.key).collect::<Vec<_>>(),
+            [&orphan]
+        );
+        assert_eq!(
+            (dry.referenced, dry.young, dry.foreign, dry.deleted),
+            (1, 1, 2, 0)
+        );
+        let done = collect(&catalog, &store, &tenants, hour, false)
+            .await
+            .unwrap();
+        assert_eq!(done.deleted, 1);
+        assert!(
+            store.get(&orphan).await.unwrap().is_none(),
+            "the orphan is gone"
+        );
+        for k in [&kept, &young, &other_tenant, &foreign] {
+            assert!(store.get(k).await.unwrap().is_some(), "{k} stays");
+            store.delete(k).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn nested_prefixes_on_the_filesystem() {
+        let dir = tempfile::tempdir().unwrap();
+        nested_prefixes_are_collected(Arc::new(FsStore::open(dir.path()).unwrap())).await;
+    }
+
+    #[tokio::test]
+    async fn nested_prefixes_on_s3() {
+        let Some(config) = crate::test_services::s3_config() else {
+            return;
+        };
+        nested_prefixes_are_collected(Arc::new(S3Store::connect(&config).await.unwrap())).await;
     }
 }

@@ -22,24 +22,21 @@ fn required(var: &str, what: &str) -> Option<String> {
 
 /// The test bucket (`AVATAR_TEST_S3_*`, set for a single-node Garage by
 /// `scripts/services.sh`), with a prefix unique to this call so runs never collide.
-pub fn s3_settings() -> Option<crate::storage::S3Settings> {
+pub fn s3_config() -> Option<crate::storage::S3Config> {
     let endpoint = required("AVATAR_TEST_S3_ENDPOINT", "Garage (S3)")?;
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let unique = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    Some(crate::storage::S3Settings {
-        bucket: var("AVATAR_TEST_S3_BUCKET"),
-        region: var("AVATAR_TEST_S3_REGION"),
-        endpoint: Some(endpoint),
-        path_style: true,
-        prefix: format!("test-{}-{unique}/", std::process::id()),
-        access_key_id: Some(var("AVATAR_TEST_S3_ACCESS_KEY_ID")),
-        secret_access_key: Some(var("AVATAR_TEST_S3_SECRET_ACCESS_KEY")),
-        public_url: None,
-        presign_ttl: std::time::Duration::from_secs(600),
-        attempt_timeout: std::time::Duration::from_secs(5),
-        operation_timeout: std::time::Duration::from_secs(15),
-        max_attempts: 3,
-    })
+    let config = serde_json::json!({
+        "bucket": var("AVATAR_TEST_S3_BUCKET"),
+        "region": var("AVATAR_TEST_S3_REGION"),
+        "endpoint": endpoint,
+        "path_style": true,
+        "prefix": format!("test-{}-{unique}/", std::process::id()),
+        "access_key_id": var("AVATAR_TEST_S3_ACCESS_KEY_ID"),
+        "secret_access_key": var("AVATAR_TEST_S3_SECRET_ACCESS_KEY"),
+        "presign_seconds": 600,
+    });
+    Some(serde_json::from_value(config).expect("a valid S3 configuration"))
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use avatar_host::storage::{BlobStore, S3Settings, S3Store};
+use avatar_host::storage::{BlobStore, S3Store, StorageConfig};
 use image::DynamicImage;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -1073,20 +1073,10 @@ struct S3Listing {
 impl S3Listing {
     /// A client for the `storage` section `{"type": "s3", …}` with keys in the configuration.
     fn connect(storage: &Value) -> Self {
-        let text = |key: &str| storage[key].as_str().map(str::to_owned);
-        let settings = S3Settings {
-            bucket: text("bucket").expect("storage.bucket"),
-            region: text("region").unwrap_or_else(|| "us-east-1".to_owned()),
-            endpoint: text("endpoint"),
-            path_style: storage["path_style"].as_bool().unwrap_or(false),
-            prefix: text("prefix").unwrap_or_default(),
-            access_key_id: text("access_key_id"),
-            secret_access_key: text("secret_access_key"),
-            public_url: None,
-            presign_ttl: Duration::from_secs(60),
-            attempt_timeout: Duration::from_secs(5),
-            operation_timeout: Duration::from_secs(20),
-            max_attempts: 3,
+        let config: StorageConfig =
+            serde_json::from_value(storage.clone()).expect("an S3 storage section");
+        let StorageConfig::S3(settings) = config else {
+            panic!("not an S3 storage section: {storage}")
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -200,3 +200,70 @@ fn environment_variables_override_the_file() {
     let reply = redirect.get(&format!("/{HASH}"));
     assert_eq!(reply.status, 302, "{}", reply.text());
 }
+
+/// `avatar plugin check` runs a component under exactly the limits `serve` gives the same
+/// configuration's plugins (it used to check under a smaller output limit than `serve` used).
+#[test]
+fn plugin_check_and_serve_apply_the_same_limits() {
+    let server = TestServer::builder()
+        .configure(|config| {
+            config["limits"]["plugin_deadline_ms"] = json!(7000);
+            config["limits"]["plugin_memory_mib"] = json!(200);
+        })
+        .start();
+    let status = server.get("/_status").json();
+    let served = &status["tenants"][0]["limits"];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("filter-grayscale.wasm");
+    std::fs::write(
+        &file,
+        avatar_host::plugin::builtin("filter-grayscale").unwrap(),
+    )
+    .unwrap();
+    for (config, expected) in [
+        (
+            Some(server.config_path()),
+            json!({"deadline_ms": 7000, "memory_mib": 200, "output_mib": 64}),
+        ),
+        (
+            None,
+            json!({"deadline_ms": 10000, "memory_mib": 256, "output_mib": 64}),
+        ),
+    ] {
+        let mut command = Command::new(avatar_binary());
+        command.args(["plugin", "check"]).arg(&file).arg("--config");
+        match config {
+            Some(path) => command.arg(path),
+            None => command.arg(dir.path().join("no-such-config.json")),
+        };
+        let output = command.output().expect("running avatar plugin check");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{text}");
+        let number = |label: &str, unit: &str| -> u64 {
+            let after = text
+                .split(label)
+                .nth(1)
+                .unwrap_or_else(|| panic!("{label} in {text}"));
+            let value = after.trim_start().split(' ').next().unwrap();
+            assert!(
+                after.trim_start()[value.len()..]
+                    .trim_start()
+                    .starts_with(unit),
+                "{text}"
+            );
+            value.parse().unwrap()
+        };
+        let checked = json!({
+            "deadline_ms": number("deadline", "ms"),
+            "memory_mib": number("memory", "MiB"),
+            "output_mib": number("output", "MiB"),
+        });
+        assert_eq!(checked, expected, "{text}");
+        if config.is_some() {
+            assert_eq!(
+                &checked, served,
+                "serve reports the same limits on /_status"
+            );
+        }
+    }
+}

@@ -8,11 +8,12 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use avatar_host::avatar::ImageFormat;
 use avatar_host::config::PluginRef;
 use avatar_host::plugin::{
-    AuthPlugin, AuthRejection, AuthRequest, CallLimits, FilterPlugin, GeneratorPlugin, Image,
-    ImageFormat, PluginError, Runtime, RuntimeOptions, Settings, TransformPlugin,
-    TransformRejection, TransformSpec, builtin,
+    AuthPlugin, AuthRejection, AuthRequest, CallLimits, FilterPlugin, GenerateRequest,
+    GeneratorPlugin, Image, ImageRejection, PluginError, Runtime, RuntimeOptions, Settings,
+    TransformPlugin, TransformSpec, builtin,
 };
 use avatar_tests::images::{encode, quadrants, translucent};
 use image::DynamicImage;
@@ -124,31 +125,40 @@ fn filter(
     plugin: &FilterPlugin,
     settings: &Arc<Settings>,
     images: Vec<Image>,
-) -> Result<Vec<Image>, TransformRejection> {
+) -> Result<Vec<Image>, ImageRejection> {
     plugin
         .apply(settings, &limits(), images)
         .map_err(transform_rejection)
 }
 
-fn generate(settings: &Arc<Settings>, hash: &str, side: u32) -> Result<Image, TransformRejection> {
+fn request(hash: &str, side: u32) -> GenerateRequest {
+    GenerateRequest {
+        hash: hash.to_owned(),
+        side,
+        initials: None,
+        name: None,
+    }
+}
+
+fn generate(settings: &Arc<Settings>, hash: &str, side: u32) -> Result<Image, ImageRejection> {
     identicon()
-        .generate(settings, &limits(), hash, side)
+        .generate(settings, &limits(), &request(hash, side))
         .map_err(transform_rejection)
 }
 
-fn transform_rejection(error: PluginError) -> TransformRejection {
+fn transform_rejection(error: PluginError) -> ImageRejection {
     error
-        .as_transform_rejection()
+        .as_image_rejection()
         .cloned()
         .unwrap_or_else(|| panic!("the plugin failed instead of deciding: {error:?}"))
 }
 
-fn is_invalid_input<T: std::fmt::Debug>(result: Result<T, TransformRejection>) -> bool {
-    matches!(result, Err(TransformRejection::InvalidInput(_)))
+fn is_invalid_input<T: std::fmt::Debug>(result: Result<T, ImageRejection>) -> bool {
+    matches!(result, Err(ImageRejection::InvalidInput(_)))
 }
 
-fn is_misconfigured<T: std::fmt::Debug>(result: Result<T, TransformRejection>) -> bool {
-    matches!(result, Err(TransformRejection::Misconfigured(_)))
+fn is_misconfigured<T: std::fmt::Debug>(result: Result<T, ImageRejection>) -> bool {
+    matches!(result, Err(ImageRejection::Misconfigured(_)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,7 +315,7 @@ fn transform_then_grayscale_then_circle_then_png() {
         image::ImageFormat::Png,
     );
     let spec = TransformSpec {
-        sizes: vec![128, 48],
+        sides: vec![128, 48],
         format: Some(ImageFormat::Rgba8),
         quality: 85,
         max_pixels: 50_000_000,
@@ -433,13 +443,13 @@ fn identicon_refuses_bad_hashes_sizes_and_settings() {
         json!({ "margin": 0.5 }),
         json!({ "background": "grey" }),
     ] {
-        let result = identicon().generate(&settings(config.clone()), &limits(), MD5, 64);
+        let result = identicon().generate(&settings(config.clone()), &limits(), &request(MD5, 64));
         let error = result.expect_err("refused");
         assert!(error.is_server_fault(), "{config}: the operator's fault");
         assert!(
             matches!(
-                error.as_transform_rejection(),
-                Some(TransformRejection::Misconfigured(_))
+                error.as_image_rejection(),
+                Some(ImageRejection::Misconfigured(_))
             ),
             "{config}: {error:?}"
         );

@@ -27,7 +27,7 @@ fn mode(mode: &str) -> Arc<Settings> {
 
 fn spec() -> TransformSpec {
     TransformSpec {
-        sizes: vec![64, 32],
+        sides: vec![64, 32],
         format: None,
         quality: 85,
         max_pixels: 1_000_000,

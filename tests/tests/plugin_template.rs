@@ -8,10 +8,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use avatar_host::avatar::ImageFormat;
 use avatar_host::config::PluginRef;
 use avatar_host::plugin::{
-    CallLimits, FilterPlugin, Image, ImageFormat, PluginError, Runtime, RuntimeOptions, Settings,
-    TransformRejection,
+    CallLimits, FilterPlugin, Image, ImageRejection, PluginError, Runtime, RuntimeOptions, Settings,
 };
 use serde_json::{Value, json};
 
@@ -130,8 +130,8 @@ fn a_bad_image_is_the_uploaders_fault() {
             apply(json!({}), vec![rgba8(1, 1, &[[1, 2, 3, 4]]), image]).expect_err("refused");
         assert!(
             matches!(
-                error.as_transform_rejection(),
-                Some(TransformRejection::InvalidInput(_))
+                error.as_image_rejection(),
+                Some(ImageRejection::InvalidInput(_))
             ),
             "{error:?}"
         );
@@ -154,8 +154,8 @@ fn bad_settings_are_the_operators_fault() {
     ];
     for (config, message) in cases {
         let error = apply(config.clone(), vec![rgba8(1, 1, &[[1, 2, 3, 4]])]).expect_err("refused");
-        match error.as_transform_rejection() {
-            Some(TransformRejection::Misconfigured(why)) => assert_eq!(why, message, "{config}"),
+        match error.as_image_rejection() {
+            Some(ImageRejection::Misconfigured(why)) => assert_eq!(why, message, "{config}"),
             _ => panic!("{config}: expected misconfigured, got {error:?}"),
         }
         assert!(error.is_server_fault(), "the host answers 500: {error}");

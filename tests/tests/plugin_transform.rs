@@ -3,9 +3,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use avatar_host::avatar::ImageFormat;
 use avatar_host::plugin::{
-    CallLimits, Image, ImageFormat, Runtime, RuntimeOptions, Settings, TransformPlugin,
-    TransformRejection, TransformSpec, builtin,
+    CallLimits, Image, ImageRejection, Runtime, RuntimeOptions, Settings, TransformPlugin,
+    TransformSpec, builtin,
 };
 use avatar_tests::images::{
     contains, encode, png_declaring, png_with_text, quadrants, translucent, with_exif_orientation,
@@ -31,7 +32,7 @@ fn no_settings() -> Arc<Settings> {
 
 fn spec(sizes: &[u32], format: Option<ImageFormat>) -> TransformSpec {
     TransformSpec {
-        sizes: sizes.to_vec(),
+        sides: sizes.to_vec(),
         format,
         quality: 85,
         max_pixels: 50_000_000,
@@ -46,11 +47,11 @@ fn limits() -> CallLimits {
     }
 }
 
-fn transform(upload: &[u8], spec: &TransformSpec) -> Result<Vec<Image>, TransformRejection> {
+fn transform(upload: &[u8], spec: &TransformSpec) -> Result<Vec<Image>, ImageRejection> {
     plugin()
         .transform(&no_settings(), &limits(), upload, spec)
         .map_err(|e| {
-            e.as_transform_rejection()
+            e.as_image_rejection()
                 .cloned()
                 .unwrap_or_else(|| panic!("the plugin failed instead of deciding: {e:?}"))
         })
@@ -181,7 +182,7 @@ fn a_declared_decompression_bomb_is_refused_quickly() {
     let elapsed = started.elapsed();
     assert_eq!(
         verdict.err(),
-        Some(TransformRejection::TooManyPixels {
+        Some(ImageRejection::TooManyPixels {
             width: 100_000,
             height: 100_000
         })
@@ -202,7 +203,7 @@ fn truncated_and_random_bytes_are_refused() {
     ] {
         let verdict = transform(bytes, &spec(&[64], None));
         assert!(
-            matches!(verdict, Err(TransformRejection::Undecodable(_))),
+            matches!(verdict, Err(ImageRejection::Undecodable(_))),
             "{name}: {verdict:?}"
         );
     }
@@ -214,7 +215,7 @@ fn truncated_and_random_bytes_are_refused() {
         assert!(
             matches!(
                 verdict,
-                Err(TransformRejection::UnsupportedFormat(_) | TransformRejection::Undecodable(_))
+                Err(ImageRejection::UnsupportedFormat(_) | ImageRejection::Undecodable(_))
             ),
             "{verdict:?}"
         );
@@ -288,7 +289,7 @@ fn invalid_specs_are_refused() {
     ] {
         let verdict = transform(&upload, &bad);
         assert!(
-            matches!(verdict, Err(TransformRejection::InvalidInput(_))),
+            matches!(verdict, Err(ImageRejection::InvalidInput(_))),
             "{bad:?}: {verdict:?}"
         );
     }

@@ -1,28 +1,48 @@
 //! What is known about avatars (metadata, not bytes): a small async trait ([`Catalog`]) and
-//! its backends, chosen once at start-up from the configuration.
+//! its backends, chosen once at start-up from the configuration's `catalog` section
+//! ([`open`]), each operation traced in one place (`traced.rs`).
 
+mod config;
 mod migrate;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
+mod traced;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use config::{CatalogConfig, UrlError};
 pub use migrate::{MIGRATIONS, Migration};
 pub use postgres::PgCatalog;
 pub use sqlite::SqliteCatalog;
 
-use crate::plugin::ImageFormat;
+use crate::avatar::ImageFormat;
+
+/// Opens the catalog `config` names (PostgreSQL connects lazily, on first use), wrapped so
+/// that every operation gets its tracing span.
+pub fn open(config: &CatalogConfig) -> Result<SharedCatalog, CatalogError> {
+    let catalog: SharedCatalog = match config {
+        CatalogConfig::Sqlite { path } => Arc::new(SqliteCatalog::open(path)?),
+        CatalogConfig::Postgres { pool_size, .. } => {
+            let url = config
+                .postgres_url()
+                .map_err(|e| CatalogError::Config(e.to_string()))?
+                .expect("a postgres section has a url");
+            Arc::new(PgCatalog::connect(&url, *pool_size)?)
+        }
+    };
+    Ok(Arc::new(traced::Traced::new(catalog)))
+}
 
 /// One stored size of an avatar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variant {
-    /// The side of the square, in pixels (width == height == size).
-    pub size: u32,
+    /// The side of the square, in pixels (width == height == side).
+    pub side: u32,
     pub width: u32,
     pub height: u32,
     pub bytes: u64,
@@ -63,6 +83,9 @@ pub enum CatalogError {
     /// A migration problem: a changed applied file, an unknown applied version.
     #[error("catalog migration: {0}")]
     Migration(String),
+    /// The `catalog` section cannot be used as it is.
+    #[error("catalog configuration: {0}")]
+    Config(String),
     /// Data in the database that this version cannot read.
     #[error("corrupt catalog row: {0}")]
     Corrupt(String),
@@ -127,30 +150,3 @@ pub type ChangeSink = Arc<dyn Fn(Change) + Send + Sync>;
 
 /// The catalog the service uses, shared.
 pub type SharedCatalog = Arc<dyn Catalog>;
-
-impl ImageFormat {
-    /// The name stored in the catalog.
-    pub fn catalog_name(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Avif => "avif",
-            Self::Rgba8 => "rgba8",
-        }
-    }
-
-    /// Parses a name stored in the catalog.
-    pub fn from_catalog_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "jpeg" => Self::Jpeg,
-            "png" => Self::Png,
-            "webp" => Self::Webp,
-            "gif" => Self::Gif,
-            "avif" => Self::Avif,
-            "rgba8" => Self::Rgba8,
-            _ => return None,
-        })
-    }
-}

@@ -12,7 +12,7 @@ use tokio_postgres::{NoTls, Row};
 
 use super::migrate::{AppliedMigration, pending};
 use super::{AvatarRecord, Catalog, CatalogError, Variant};
-use crate::plugin::ImageFormat;
+use crate::avatar::ImageFormat;
 
 /// Key of the advisory lock held while migrating ("avatar" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6176_6174_6172;
@@ -121,7 +121,7 @@ async fn select_record(
         tenant: tenant.to_owned(),
         hash: hash.to_owned(),
         version: first.get(0),
-        format: ImageFormat::from_catalog_name(&format)
+        format: ImageFormat::from_name(&format)
             .ok_or_else(|| CatalogError::Corrupt(format!("unknown format {format:?}")))?,
         content_hash: first.get(2),
         created_at: first.get(3),
@@ -144,7 +144,7 @@ fn variant_of(row: &Row) -> Result<Option<Variant>, CatalogError> {
         u64::try_from(v).map_err(|_| CatalogError::Corrupt(format!("negative {what}")))
     };
     Ok(Some(Variant {
-        size: number(i64::from(size), "size")? as u32,
+        side: number(i64::from(size), "size")? as u32,
         width: number(i64::from(row.get::<_, i32>(6)), "width")? as u32,
         height: number(i64::from(row.get::<_, i32>(7)), "height")? as u32,
         bytes: number(row.get(8), "byte count")?,
@@ -207,7 +207,7 @@ impl Catalog for PgCatalog {
                 &record.tenant,
                 &record.hash,
                 &record.version,
-                &record.format.catalog_name(),
+                &record.format.name(),
                 &record.content_hash,
                 &record.created_at,
                 &record.updated_at,
@@ -239,7 +239,7 @@ impl Catalog for PgCatalog {
                 &[
                     &record.tenant,
                     &record.hash,
-                    &to_i32(v.size, "size")?,
+                    &to_i32(v.side, "size")?,
                     &to_i32(v.width, "width")?,
                     &to_i32(v.height, "height")?,
                     &bytes,

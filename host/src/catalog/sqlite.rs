@@ -11,7 +11,7 @@ use tracing::Span;
 
 use super::migrate::{AppliedMigration, pending};
 use super::{AvatarRecord, Catalog, CatalogError, Variant};
-use crate::plugin::ImageFormat;
+use crate::avatar::ImageFormat;
 
 /// How long a connection waits for another's lock before reporting the database busy.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -90,12 +90,14 @@ fn fail(what: &'static str) -> impl FnOnce(rusqlite::Error) -> CatalogError {
     }
 }
 
-/// Runs `f` with the connection on a blocking thread, inside `span`.
-async fn with_conn<T, F>(conn: &Arc<Mutex<Connection>>, span: Span, f: F) -> Result<T, CatalogError>
+/// Runs `f` with the connection on a blocking thread, inside the caller's span (the one
+/// `catalog::traced` opened for the operation).
+async fn with_conn<T, F>(conn: &Arc<Mutex<Connection>>, f: F) -> Result<T, CatalogError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Connection) -> Result<T, CatalogError> + Send + 'static,
 {
+    let span = Span::current();
     let conn = Arc::clone(conn);
     let task = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
@@ -158,7 +160,7 @@ fn load(conn: &Connection, tenant: &str, hash: &str) -> Result<Option<AvatarReco
     let Some((version, format, content_hash, created_at, updated_at)) = row else {
         return Ok(None);
     };
-    let format = ImageFormat::from_catalog_name(&format).ok_or_else(|| {
+    let format = ImageFormat::from_name(&format).ok_or_else(|| {
         CatalogError::Corrupt(format!("avatar {tenant}/{hash}: unknown format {format:?}"))
     })?;
 
@@ -185,7 +187,7 @@ fn load(conn: &Connection, tenant: &str, hash: &str) -> Result<Option<AvatarReco
         .into_iter()
         .map(|(size, width, height, bytes, etag, key)| {
             Ok(Variant {
-                size: column(size, "size", tenant, hash)?,
+                side: column(size, "size", tenant, hash)?,
                 width: column(width, "width", tenant, hash)?,
                 height: column(height, "height", tenant, hash)?,
                 bytes: column(bytes, "bytes", tenant, hash)?,
@@ -223,7 +225,7 @@ fn store(conn: &Connection, record: &AvatarRecord) -> Result<(), CatalogError> {
             tenant,
             hash,
             record.version,
-            record.format.catalog_name(),
+            record.format.name(),
             record.content_hash,
             record.created_at,
             record.updated_at,
@@ -245,13 +247,13 @@ fn store(conn: &Connection, record: &AvatarRecord) -> Result<(), CatalogError> {
         let bytes = i64::try_from(v.bytes).map_err(|e| CatalogError::Backend {
             message: format!(
                 "variant {} of {tenant}/{hash} is too large to record",
-                v.size
+                v.side
             ),
             source: Some(Box::new(e)),
         })?;
         insert
             .execute(params![
-                tenant, hash, v.size, v.width, v.height, bytes, v.etag, v.key
+                tenant, hash, v.side, v.width, v.height, bytes, v.etag, v.key
             ])
             .map_err(fail("write an avatar's variants"))?;
     }
@@ -318,14 +320,12 @@ fn migrate(conn: &mut Connection) -> Result<Vec<String>, CatalogError> {
 #[async_trait]
 impl Catalog for SqliteCatalog {
     async fn migrate(&self) -> Result<Vec<String>, CatalogError> {
-        let span = tracing::info_span!("catalog.migrate", kind = "sqlite");
-        with_conn(&self.writer, span, migrate).await
+        with_conn(&self.writer, migrate).await
     }
 
     async fn find(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
-        let span = tracing::debug_span!("catalog.find", tenant, hash);
         let (tenant, hash) = (tenant.to_owned(), hash.to_owned());
-        with_conn(&self.reader, span, move |conn| {
+        with_conn(&self.reader, move |conn| {
             let tx = conn.transaction().map_err(fail("begin a read"))?;
             let record = load(&tx, &tenant, &hash)?;
             tx.commit().map_err(fail("end a read"))?;
@@ -335,14 +335,8 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn upsert(&self, record: &AvatarRecord) -> Result<Option<AvatarRecord>, CatalogError> {
-        let span = tracing::debug_span!(
-            "catalog.upsert",
-            tenant = %record.tenant,
-            hash = %record.hash,
-            version = %record.version
-        );
         let record = record.clone();
-        with_conn(&self.writer, span, move |conn| {
+        with_conn(&self.writer, move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail("begin a write"))?;
@@ -355,9 +349,8 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn delete(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
-        let span = tracing::debug_span!("catalog.delete", tenant, hash);
         let (tenant, hash) = (tenant.to_owned(), hash.to_owned());
-        with_conn(&self.writer, span, move |conn| {
+        with_conn(&self.writer, move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail("begin a delete"))?;
@@ -377,8 +370,7 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn health(&self) -> Result<(), CatalogError> {
-        let span = tracing::debug_span!("catalog.health", kind = "sqlite");
-        with_conn(&self.reader, span, |conn| {
+        with_conn(&self.reader, |conn| {
             conn.prepare_cached("SELECT 1")
                 .and_then(|mut stmt| stmt.query_row([], |r| r.get::<_, i64>(0)))
                 .map_err(fail("query the database"))?;
@@ -405,8 +397,7 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn referenced_keys(&self) -> Result<std::collections::HashSet<String>, CatalogError> {
-        let span = tracing::debug_span!("catalog.referenced_keys", kind = "sqlite");
-        with_conn(&self.reader, span, |conn| {
+        with_conn(&self.reader, |conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT storage_key FROM avatar_variants")
                 .map_err(fail("list stored keys"))?;
@@ -443,7 +434,7 @@ mod tests {
             created_at: 1,
             updated_at: 2,
             variants: vec![Variant {
-                size: 64,
+                side: 64,
                 width: 64,
                 height: 64,
                 bytes: 100,

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures_util::future::join_all;
 
 use super::{AvatarRecord, Catalog, Variant};
-use crate::plugin::ImageFormat;
+use crate::avatar::ImageFormat;
 
 /// Runs every check against `catalog`, which must already be migrated.
 pub(crate) async fn run(catalog: &dyn Catalog) {
@@ -47,7 +47,7 @@ fn record(tenant: &str, hash: &str, version: &str, sizes: &[u32], at: i64) -> Av
         variants: sizes
             .iter()
             .map(|&size| Variant {
-                size,
+                side: size,
                 width: size,
                 height: size - 1,
                 bytes: u64::from(size) * 37,
@@ -60,7 +60,7 @@ fn record(tenant: &str, hash: &str, version: &str, sizes: &[u32], at: i64) -> Av
 
 /// `record` as the catalog returns it: variants largest first.
 fn sorted(mut record: AvatarRecord) -> AvatarRecord {
-    record.variants.sort_by_key(|v| std::cmp::Reverse(v.size));
+    record.variants.sort_by_key(|v| std::cmp::Reverse(v.side));
     record
 }
 

@@ -6,8 +6,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::plugin::{AuthRejection, PluginError, TransformRejection};
+use crate::plugin::{AuthRejection, ImageRejection, PluginError};
 use crate::service::ServiceError;
+use crate::tenant::PipelineError;
 
 /// An error answer.
 #[derive(Debug)]
@@ -56,7 +57,7 @@ impl ApiError {
     }
 
     fn internal(code: &'static str, status: StatusCode, error: &dyn std::fmt::Display) -> Self {
-        let id = next_error_id();
+        let id = current_request_id();
         tracing::error!(request_id = %id, %error, "request failed");
         Self::new(
             status,
@@ -71,7 +72,8 @@ tokio::task_local! {
     pub(super) static REQUEST_ID: String;
 }
 
-fn next_error_id() -> String {
+/// The id of the request being handled, to quote in an error's message and log line.
+fn current_request_id() -> String {
     REQUEST_ID
         .try_with(Clone::clone)
         .unwrap_or_else(|_| "unknown".to_owned())
@@ -108,7 +110,8 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         match error {
             ServiceError::NotFound => Self::not_found(),
-            ServiceError::Plugin(e) => Self::from(e),
+            ServiceError::Auth(e) => Self::auth(e),
+            ServiceError::Pipeline(e) => Self::from(e),
             ServiceError::Storage(e) if e.is_unavailable() => {
                 Self::internal("storage-unavailable", StatusCode::SERVICE_UNAVAILABLE, &e)
             }
@@ -137,32 +140,47 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl From<PluginError> for ApiError {
-    fn from(error: PluginError) -> Self {
-        if let Some(rejection) = error.as_auth_rejection() {
-            return auth_error(rejection).unwrap_or_else(|| {
-                Self::internal(
-                    "plugin-misconfigured",
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &error,
-                )
-            });
+impl ApiError {
+    /// The answer to an auth plugin's verdict.
+    fn auth(error: PluginError) -> Self {
+        match error.as_auth_rejection().map(auth_error) {
+            Some(Some(answer)) => answer,
+            Some(None) => Self::internal(
+                "plugin-misconfigured",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &error,
+            ),
+            None => Self::plugin_failure(&error, &error),
         }
-        if let Some(rejection) = error.as_transform_rejection() {
-            return image_error(rejection).unwrap_or_else(|| {
-                Self::internal(
-                    "plugin-misconfigured",
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &error,
-                )
-            });
-        }
-        let code = match &error {
+    }
+
+    /// The answer to a plugin that failed on the server's side; `shown` is what is logged.
+    fn plugin_failure(error: &PluginError, shown: &dyn std::fmt::Display) -> Self {
+        let code = match error {
             PluginError::Timeout(_) => "plugin-timeout",
             PluginError::ResourceLimit(_) => "plugin-resource-limit",
             _ => "plugin-failed",
         };
-        Self::internal(code, StatusCode::INTERNAL_SERVER_ERROR, &error)
+        Self::internal(code, StatusCode::INTERNAL_SERVER_ERROR, shown)
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    /// A rejection of the client's image is a 4xx; anything else is logged with the stage and
+    /// the plugin that failed, and answered without naming them.
+    fn from(error: PipelineError) -> Self {
+        let Some(plugin_error) = error.plugin_error() else {
+            return Self::internal("plugin-failed", StatusCode::INTERNAL_SERVER_ERROR, &error);
+        };
+        match plugin_error.as_image_rejection().map(image_error) {
+            Some(Some(answer)) => answer,
+            Some(None) => Self::internal(
+                "plugin-misconfigured",
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &error,
+            ),
+            None => Self::plugin_failure(plugin_error, &error),
+        }
     }
 }
 
@@ -188,8 +206,8 @@ fn auth_error(r: &AuthRejection) -> Option<ApiError> {
 }
 
 /// The client-facing answer to an image rejection; `None` for the operator's faults.
-fn image_error(r: &TransformRejection) -> Option<ApiError> {
-    use TransformRejection as R;
+fn image_error(r: &ImageRejection) -> Option<ApiError> {
+    use ImageRejection as R;
     Some(match r {
         R::UnsupportedFormat(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -1,11 +1,4 @@
-//! Timestamps in the two forms the API speaks: RFC 3339 in JSON, IMF-fixdate in headers.
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Milliseconds since the epoch as a `SystemTime`.
-pub fn from_millis(ms: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
-}
+//! Timestamps in JSON: RFC 3339. (Headers use IMF-fixdate, through `httpdate`.)
 
 /// `2026-11-28T17:45:01.123Z`.
 pub fn rfc3339(ms: i64) -> String {
@@ -47,7 +40,7 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc3339(1_795_887_901_123), "2026-11-28T17:45:01.123Z");
         assert_eq!(
-            httpdate::fmt_http_date(from_millis(1_795_887_901_123)),
+            httpdate::fmt_http_date(crate::avatar::clock::from_millis(1_795_887_901_123)),
             "Sat, 28 Nov 2026 17:45:01 GMT"
         );
     }

@@ -1,11 +1,13 @@
 //! Conversions between the generated binding types and the host's own (`types.rs`).
 
 use super::bindings::auth::exports::avatar::plugins::authenticator as wit_auth;
+use super::bindings::generator::exports::avatar::plugins::generator as wit_generator;
 use super::bindings::transform::exports::avatar::plugins::transformer as wit_transformer;
 use super::bindings::types as wit;
 use super::types::{
-    AuthRejection, AuthRequest, Grant, Image, ImageFormat, TransformRejection, TransformSpec,
+    AuthRejection, AuthRequest, GenerateRequest, Grant, Image, ImageRejection, TransformSpec,
 };
+use crate::avatar::ImageFormat;
 
 impl From<&AuthRequest> for wit_auth::AuthRequest {
     fn from(r: &AuthRequest) -> Self {
@@ -100,7 +102,7 @@ impl From<wit::Image> for Image {
 impl From<&TransformSpec> for wit_transformer::TransformSpec {
     fn from(s: &TransformSpec) -> Self {
         Self {
-            sizes: s.sizes.clone(),
+            sizes: s.sides.clone(),
             format: s.format.map(Into::into),
             quality: s.quality,
             max_pixels: s.max_pixels,
@@ -114,7 +116,18 @@ impl From<&TransformSpec> for wit_transformer::TransformSpec {
     }
 }
 
-impl From<wit::TransformError> for TransformRejection {
+impl From<&GenerateRequest> for wit_generator::GenerateRequest {
+    fn from(r: &GenerateRequest) -> Self {
+        Self {
+            hash: r.hash.clone(),
+            size: r.side,
+            initials: r.initials.clone(),
+            name: r.name.clone(),
+        }
+    }
+}
+
+impl From<wit::TransformError> for ImageRejection {
     fn from(e: wit::TransformError) -> Self {
         use wit::TransformError as E;
         match e {

@@ -12,10 +12,11 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::PluginError;
 use super::bindings;
 use super::calls::Calls;
 use super::state::HostState;
+use super::{CallLimits, PluginError};
+use crate::config::{self, defaults};
 
 /// How often the epoch advances; the granularity of plugin deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -31,13 +32,36 @@ pub struct RuntimeOptions {
     pub max_memory_bytes: usize,
 }
 
-impl Default for RuntimeOptions {
-    fn default() -> Self {
+impl RuntimeOptions {
+    /// The runtime `config` asks for: its cache and instance count, and memory for the most
+    /// any tenant's plugins may use.
+    pub fn from_config(config: &config::Config) -> Self {
+        let most_mib = config
+            .tenants
+            .iter()
+            .filter_map(|t| t.limits.plugin_memory_mib)
+            .fold(config.limits.plugin_memory_mib, u64::max);
+        Self {
+            cache_dir: config.plugins.cache_dir.clone(),
+            max_instances: config.plugins.max_instances,
+            max_memory_bytes: usize::try_from(most_mib << 20).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// A runtime without an artifact cache for calls under `limits` alone (`plugin check`).
+    pub fn for_limits(limits: &CallLimits) -> Self {
         Self {
             cache_dir: None,
-            max_instances: 64,
-            max_memory_bytes: 512 << 20,
+            max_instances: defaults::MAX_INSTANCES,
+            max_memory_bytes: limits.memory_bytes,
         }
+    }
+}
+
+impl Default for RuntimeOptions {
+    /// The runtime for the default limits, without an artifact cache.
+    fn default() -> Self {
+        Self::for_limits(&CallLimits::default())
     }
 }
 

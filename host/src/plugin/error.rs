@@ -1,14 +1,15 @@
 //! How a plugin call can fail.
 
-use super::types::{AuthRejection, TransformRejection};
+use super::types::{AuthRejection, ImageRejection};
 
 /// A plugin's typed refusal of its input: the client's fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     #[error(transparent)]
     Auth(#[from] AuthRejection),
+    /// A transform, filter or generator refused the image or the request.
     #[error(transparent)]
-    Transform(#[from] TransformRejection),
+    Image(#[from] ImageRejection),
 }
 
 /// Why a plugin call or load failed. Only `Rejected` is the client's fault; the others are
@@ -42,10 +43,10 @@ impl PluginError {
         }
     }
 
-    /// The transform or filter plugin's rejection, if that is what this is.
-    pub fn as_transform_rejection(&self) -> Option<&TransformRejection> {
+    /// The image plugin's (transform, filter, generator) rejection, if that is what this is.
+    pub fn as_image_rejection(&self) -> Option<&ImageRejection> {
         match self {
-            Self::Rejected(Rejection::Transform(r)) => Some(r),
+            Self::Rejected(Rejection::Image(r)) => Some(r),
             _ => None,
         }
     }
@@ -56,7 +57,7 @@ impl PluginError {
             || matches!(
                 self,
                 Self::Rejected(Rejection::Auth(AuthRejection::Misconfigured(_)))
-                    | Self::Rejected(Rejection::Transform(TransformRejection::Misconfigured(_)))
+                    | Self::Rejected(Rejection::Image(ImageRejection::Misconfigured(_)))
             )
     }
 }

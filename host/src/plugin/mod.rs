@@ -16,11 +16,12 @@ mod calls;
 mod convert;
 mod engine;
 mod error;
+mod handles;
+mod limits;
 mod state;
 mod types;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
@@ -28,38 +29,19 @@ use wasmtime::{Store, Trap};
 pub use builtin::{BUILTIN_PLUGINS, builtin};
 pub use engine::{RuntimeOptions, TICK};
 pub use error::{PluginError, Rejection};
+pub use handles::{AuthPlugin, FilterPlugin, GeneratorPlugin, TransformPlugin};
+pub use limits::CallLimits;
 pub use state::Settings;
 pub use types::{
-    AuthRejection, AuthRequest, Grant, Image, ImageFormat, TransformRejection, TransformSpec,
+    AuthRejection, AuthRequest, Crop, GenerateRequest, Grant, Image, ImageRejection, TransformSpec,
 };
 
-use bindings::auth::{AuthPlugin as AuthWorld, AuthPluginPre};
-use bindings::filter::{FilterPlugin as FilterWorld, FilterPluginPre};
-use bindings::generator::{GeneratorPlugin as GeneratorWorld, GeneratorPluginPre};
-use bindings::transform::{TransformPlugin as TransformWorld, TransformPluginPre};
+use bindings::auth::AuthPluginPre;
+use bindings::filter::FilterPluginPre;
+use bindings::generator::GeneratorPluginPre;
+use bindings::transform::TransformPluginPre;
 use engine::EngineHandle;
 use state::HostState;
-
-/// The limits of one plugin call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CallLimits {
-    /// Wall-clock time the call may take, instantiation included.
-    pub deadline: Duration,
-    /// The largest linear memory the instance may grow to.
-    pub memory_bytes: usize,
-    /// The most bytes of image data the call may return.
-    pub max_output_bytes: usize,
-}
-
-impl Default for CallLimits {
-    fn default() -> Self {
-        Self {
-            deadline: Duration::from_secs(10),
-            memory_bytes: 256 << 20,
-            max_output_bytes: 32 << 20,
-        }
-    }
-}
 
 /// Which world a component implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +178,7 @@ fn not_the_world(world: World, e: wasmtime::Error) -> PluginError {
 
 /// What every loaded plugin carries: its name, the SHA-256 of its component, the engine.
 #[derive(Clone)]
-struct PluginInfo {
+pub(crate) struct PluginInfo {
     name: String,
     digest: String,
     engine: Arc<EngineHandle>,
@@ -204,7 +186,7 @@ struct PluginInfo {
 
 impl PluginInfo {
     /// Runs `call` in a fresh store under `limits`, classifying any failure.
-    fn run<R>(
+    pub(crate) fn run<R>(
         &self,
         settings: &Arc<Settings>,
         limits: &CallLimits,
@@ -244,7 +226,12 @@ impl PluginInfo {
         })
     }
 
-    fn check_output(&self, images: &[Image], limits: &CallLimits) -> Result<(), PluginError> {
+    /// Refuses more image bytes than `limits` allow one call to return.
+    pub(crate) fn check_output(
+        &self,
+        images: &[Image],
+        limits: &CallLimits,
+    ) -> Result<(), PluginError> {
         let total: usize = images.iter().map(|i| i.data.len()).sum();
         if total > limits.max_output_bytes {
             let error = PluginError::ResourceLimit(format!(
@@ -269,200 +256,5 @@ fn classify(error: wasmtime::Error, memory_cap_hit: bool, limits: &CallLimits) -
         Some(Trap::Interrupt) => PluginError::Timeout(limits.deadline),
         Some(trap) => PluginError::Trap(trap.to_string()),
         None => PluginError::Trap(format!("{error:#}")),
-    }
-}
-
-macro_rules! plugin_accessors {
-    ($ty:ident) => {
-        impl $ty {
-            /// The name the plugin was loaded under.
-            pub fn name(&self) -> &str {
-                &self.info.name
-            }
-
-            /// Hex SHA-256 of the component's bytes.
-            pub fn digest(&self) -> &str {
-                &self.info.digest
-            }
-        }
-    };
-}
-
-/// A loaded auth plugin (world `auth-plugin`).
-#[derive(Clone)]
-pub struct AuthPlugin {
-    pre: AuthPluginPre<HostState>,
-    info: PluginInfo,
-}
-plugin_accessors!(AuthPlugin);
-
-impl AuthPlugin {
-    /// Asks the plugin whether `request` is authorised.
-    pub fn authenticate(
-        &self,
-        settings: &Arc<Settings>,
-        limits: &CallLimits,
-        request: &AuthRequest,
-    ) -> Result<Grant, PluginError> {
-        let request = request.into();
-        let verdict = self.info.run(settings, limits, |store| {
-            let instance: AuthWorld = self.pre.instantiate(&mut *store)?;
-            instance
-                .avatar_plugins_authenticator()
-                .call_authenticate(&mut *store, &request)
-        })?;
-        verdict
-            .map(Grant::from)
-            .map_err(|e| PluginError::Rejected(Rejection::Auth(e.into())))
-    }
-}
-
-/// A loaded transform plugin (world `transform-plugin`).
-#[derive(Clone)]
-pub struct TransformPlugin {
-    pre: TransformPluginPre<HostState>,
-    info: PluginInfo,
-}
-plugin_accessors!(TransformPlugin);
-
-impl TransformPlugin {
-    /// Turns `upload` into the images `spec` asks for.
-    pub fn transform(
-        &self,
-        settings: &Arc<Settings>,
-        limits: &CallLimits,
-        upload: &[u8],
-        spec: &TransformSpec,
-    ) -> Result<Vec<Image>, PluginError> {
-        let spec = spec.into();
-        let result = self.info.run(settings, limits, |store| {
-            let instance: TransformWorld = self.pre.instantiate(&mut *store)?;
-            instance
-                .avatar_plugins_transformer()
-                .call_transform(&mut *store, upload, &spec)
-        })?;
-        self.finish(result, limits)
-    }
-
-    /// Encodes raw `rgba8` images into `format`.
-    pub fn encode(
-        &self,
-        settings: &Arc<Settings>,
-        limits: &CallLimits,
-        images: Vec<Image>,
-        format: ImageFormat,
-        quality: u8,
-    ) -> Result<Vec<Image>, PluginError> {
-        let images: Vec<_> = images.into_iter().map(Into::into).collect();
-        let result = self.info.run(settings, limits, |store| {
-            let instance: TransformWorld = self.pre.instantiate(&mut *store)?;
-            instance.avatar_plugins_transformer().call_encode(
-                &mut *store,
-                &images,
-                format.into(),
-                quality,
-            )
-        })?;
-        self.finish(result, limits)
-    }
-
-    fn finish(
-        &self,
-        result: Result<Vec<bindings::types::Image>, bindings::types::TransformError>,
-        limits: &CallLimits,
-    ) -> Result<Vec<Image>, PluginError> {
-        let images: Vec<Image> = result
-            .map_err(|e| PluginError::Rejected(Rejection::Transform(e.into())))?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        self.info.check_output(&images, limits)?;
-        Ok(images)
-    }
-}
-
-/// A loaded filter plugin (world `filter-plugin`).
-#[derive(Clone)]
-pub struct FilterPlugin {
-    pre: FilterPluginPre<HostState>,
-    info: PluginInfo,
-}
-plugin_accessors!(FilterPlugin);
-
-impl FilterPlugin {
-    /// Filters `rgba8` images.
-    pub fn apply(
-        &self,
-        settings: &Arc<Settings>,
-        limits: &CallLimits,
-        images: Vec<Image>,
-    ) -> Result<Vec<Image>, PluginError> {
-        let images: Vec<_> = images.into_iter().map(Into::into).collect();
-        let result = self.info.run(settings, limits, |store| {
-            let instance: FilterWorld = self.pre.instantiate(&mut *store)?;
-            instance
-                .avatar_plugins_filter()
-                .call_apply(&mut *store, &images)
-        })?;
-        let images: Vec<Image> = result
-            .map_err(|e| PluginError::Rejected(Rejection::Transform(e.into())))?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        self.info.check_output(&images, limits)?;
-        Ok(images)
-    }
-}
-
-/// A loaded generator plugin (world `generator-plugin`).
-#[derive(Clone)]
-pub struct GeneratorPlugin {
-    pre: GeneratorPluginPre<HostState>,
-    info: PluginInfo,
-}
-plugin_accessors!(GeneratorPlugin);
-
-impl GeneratorPlugin {
-    /// Draws the `rgba8` picture of `side` pixels for `hash`.
-    pub fn generate(
-        &self,
-        settings: &Arc<Settings>,
-        limits: &CallLimits,
-        hash: &str,
-        side: u32,
-    ) -> Result<Image, PluginError> {
-        let result = self.info.run(settings, limits, |store| {
-            let instance: GeneratorWorld = self.pre.instantiate(&mut *store)?;
-            instance.avatar_plugins_generator().call_generate(
-                &mut *store,
-                &bindings::generator::exports::avatar::plugins::generator::GenerateRequest {
-                    hash: hash.to_owned(),
-                    size: side,
-                    initials: None,
-                    name: None,
-                },
-            )
-        })?;
-        let image: Image = result
-            .map_err(|e| PluginError::Rejected(Rejection::Transform(e.into())))?
-            .into();
-        self.info
-            .check_output(std::slice::from_ref(&image), limits)?;
-        let expected = u64::from(side) * u64::from(side) * 4;
-        if image.format != ImageFormat::Rgba8
-            || image.width != side
-            || image.height != side
-            || image.data.len() as u64 != expected
-        {
-            return Err(PluginError::Invalid(format!(
-                "generator {} returned a {}x{} {:?} image of {} bytes, not {side}x{side} rgba8",
-                self.info.name,
-                image.width,
-                image.height,
-                image.format,
-                image.data.len()
-            )));
-        }
-        Ok(image)
     }
 }

@@ -1,7 +1,10 @@
 //! The host's own view of what crosses the plugin boundary. These mirror the WIT types in
-//! `wit/` but belong to the host, so no generated or wasmtime type escapes `plugin`.
+//! `wit/` but belong to the host, so no generated or wasmtime type escapes `plugin`. (Image
+//! formats belong to the domain: `avatar::ImageFormat`.)
 
 use std::fmt;
+
+use crate::avatar::ImageFormat;
 
 /// The facts of a request that changes an avatar (WIT `auth-request`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,56 +55,6 @@ pub enum AuthRejection {
     Misconfigured(String),
 }
 
-/// An image encoding, or raw RGBA8 pixels (WIT `image-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ImageFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-    Avif,
-    Rgba8,
-}
-
-impl ImageFormat {
-    /// The media type of an encoded image, `None` for raw pixels.
-    pub fn media_type(self) -> Option<&'static str> {
-        match self {
-            Self::Jpeg => Some("image/jpeg"),
-            Self::Png => Some("image/png"),
-            Self::Webp => Some("image/webp"),
-            Self::Gif => Some("image/gif"),
-            Self::Avif => Some("image/avif"),
-            Self::Rgba8 => None,
-        }
-    }
-
-    /// The file extension used for stored variants.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Avif => "avif",
-            Self::Rgba8 => "rgba",
-        }
-    }
-}
-
-impl fmt::Display for ImageFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Jpeg => "jpeg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Avif => "avif",
-            Self::Rgba8 => "rgba8",
-        })
-    }
-}
-
 /// One image (WIT `image`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Image {
@@ -125,7 +78,8 @@ impl fmt::Debug for Image {
 /// What to make of an upload (WIT `transform-spec`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransformSpec {
-    pub sizes: Vec<u32>,
+    /// The sides of the squares wanted (WIT `sizes`).
+    pub sides: Vec<u32>,
     pub format: Option<ImageFormat>,
     pub quality: u8,
     pub max_pixels: u64,
@@ -142,9 +96,22 @@ pub struct Crop {
     pub height: u32,
 }
 
-/// Why a transform or filter refused its input (WIT `transform-error`).
+/// What a generator is asked to draw (WIT `generate-request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateRequest {
+    /// Lower-case hex.
+    pub hash: String,
+    /// The side of the square to draw (WIT `size`).
+    pub side: u32,
+    /// Letters to draw as they are (`initials=`).
+    pub initials: Option<String>,
+    /// A name to take letters from (`name=`, else the one stored with the upload).
+    pub name: Option<String>,
+}
+
+/// Why a transform, filter or generator refused its input (WIT `transform-error`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TransformRejection {
+pub enum ImageRejection {
     #[error("unsupported image format: {0}")]
     UnsupportedFormat(String),
     #[error("the image cannot be decoded: {0}")]
@@ -155,6 +122,6 @@ pub enum TransformRejection {
     InvalidInput(String),
     #[error("invalid crop: {0}")]
     InvalidCrop(String),
-    #[error("transform plugin misconfigured: {0}")]
+    #[error("plugin misconfigured: {0}")]
     Misconfigured(String),
 }

@@ -101,12 +101,14 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Runs `f` on a blocking thread, inside `span`.
-async fn blocking<T, F>(span: Span, f: F) -> Result<T, StorageError>
+/// Runs `f` on a blocking thread, inside the caller's span (the one `storage::traced` opened
+/// for the operation).
+async fn blocking<T, F>(f: F) -> Result<T, StorageError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StorageError> + Send + 'static,
 {
+    let span = Span::current();
     match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -282,15 +284,13 @@ fn probe(root: &Path) -> Result<(), StorageError> {
 impl BlobStore for FsStore {
     async fn put(&self, key: &str, bytes: Bytes, _content_type: &str) -> Result<(), StorageError> {
         validate_key(key)?;
-        let span = tracing::debug_span!("storage.put", key, bytes = bytes.len());
         let (root, key) = (self.root.clone(), key.to_owned());
-        blocking(span, move || put_file(&root, &key, &bytes)).await
+        blocking(move || put_file(&root, &key, &bytes)).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
         let path = self.path_of(key)?;
-        let span = tracing::debug_span!("storage.get", key);
-        blocking(span, move || match fs::read(&path) {
+        blocking(move || match fs::read(&path) {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
             Err(e) if is_absent(&e) => Ok(None),
             Err(e) => Err(io_error(format!("cannot read {}", path.display()), e)),
@@ -300,22 +300,19 @@ impl BlobStore for FsStore {
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         validate_key(key)?;
-        let span = tracing::debug_span!("storage.delete", key);
         let (root, key) = (self.root.clone(), key.to_owned());
-        blocking(span, move || delete_file(&root, &key)).await
+        blocking(move || delete_file(&root, &key)).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
         validate_prefix(prefix)?;
-        let span = tracing::debug_span!("storage.list", prefix);
         let (root, prefix) = (self.root.clone(), prefix.to_owned());
-        blocking(span, move || list_files(&root, &prefix)).await
+        blocking(move || list_files(&root, &prefix)).await
     }
 
     async fn health(&self) -> Result<(), StorageError> {
-        let span = tracing::debug_span!("storage.health", kind = "filesystem");
         let root = self.root.clone();
-        blocking(span, move || probe(&root)).await
+        blocking(move || probe(&root)).await
     }
 
     fn kind(&self) -> &'static str {

@@ -1,11 +1,14 @@
 //! Where image bytes live: a small async trait ([`BlobStore`]) and its backends, chosen once
-//! at start-up from the configuration.
+//! at start-up from the configuration's `storage` section ([`open`]), each operation traced
+//! in one place (`traced.rs`).
 
+mod config;
 mod fs;
 mod presigned;
 mod s3;
 #[cfg(test)]
 pub(crate) mod suite;
+mod traced;
 
 use std::sync::Arc;
 
@@ -13,8 +16,18 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
+pub use config::{S3Config, StorageConfig};
 pub use fs::FsStore;
-pub use s3::{S3Settings, S3Store};
+pub use s3::S3Store;
+
+/// Opens the store `config` names, wrapped so that every operation gets its tracing span.
+pub async fn open(config: &StorageConfig) -> Result<SharedStore, StorageError> {
+    let store: SharedStore = match config {
+        StorageConfig::Filesystem { path } => Arc::new(FsStore::open(path)?),
+        StorageConfig::S3(s3) => Arc::new(S3Store::connect(s3).await?),
+    };
+    Ok(Arc::new(traced::Traced::new(store)))
+}
 
 /// What is known about a stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +73,9 @@ pub enum StorageError {
     /// A key that cannot be stored (not produced by this service).
     #[error("invalid storage key {0:?}")]
     InvalidKey(String),
+    /// The `storage` section cannot be used as it is.
+    #[error("storage configuration: {0}")]
+    Config(String),
     /// Anything else the backend reported.
     #[error("storage failed: {message}")]
     Backend {
@@ -83,7 +99,7 @@ impl StorageError {
     }
 }
 
-/// A blob store. Keys are `/`-separated relative paths made by `avatar::variant_key`:
+/// A blob store. Keys are `/`-separated relative paths made by `avatar::VariantKey`:
 /// ASCII letters, digits, `-`, `_`, `.` and `/`, never `..`, never starting with `/`.
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {

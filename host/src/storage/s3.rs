@@ -17,6 +17,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 
+use super::config::S3Config;
 use super::presigned::PresignedUrls;
 use super::{BlobReader, BlobStore, ObjectMeta, StorageError, validate_key};
 
@@ -25,31 +26,6 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// Presigned URLs kept for reuse (a few hundred bytes each).
 const PRESIGNED_URLS_KEPT: usize = 50_000;
-
-/// How to reach the bucket.
-#[derive(Debug, Clone)]
-pub struct S3Settings {
-    pub bucket: String,
-    pub region: String,
-    /// For Garage, MinIO, R2: the endpoint URL. `None` for AWS.
-    pub endpoint: Option<String>,
-    /// Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible stores.
-    pub path_style: bool,
-    /// Prepended to every key, e.g. `avatars/`.
-    pub prefix: String,
-    /// Both or neither; neither means the SDK's default chain.
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-    /// Base of plain public URLs (a public bucket or a CDN); `None` presigns instead.
-    pub public_url: Option<String>,
-    /// Lifetime of presigned URLs.
-    pub presign_ttl: Duration,
-    /// Deadline of one attempt, and of the whole call including retries.
-    pub attempt_timeout: Duration,
-    pub operation_timeout: Duration,
-    /// Attempts per call, the first included.
-    pub max_attempts: u32,
-}
 
 /// A [`BlobStore`] in an S3 bucket.
 #[derive(Clone)]
@@ -72,26 +48,27 @@ impl std::fmt::Debug for S3Store {
 }
 
 impl S3Store {
-    pub async fn connect(settings: &S3Settings) -> Result<Self, StorageError> {
+    /// Connects to the bucket `settings` name (credentials from the settings or their files,
+    /// else the SDK's default chain).
+    pub async fn connect(settings: &S3Config) -> Result<Self, StorageError> {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()));
-        match (&settings.access_key_id, &settings.secret_access_key) {
-            (Some(id), Some(secret)) => {
-                loader = loader.credentials_provider(Credentials::new(
-                    id.clone(),
-                    secret.clone(),
-                    None,
-                    None,
-                    "avatar-config",
-                ));
-            }
-            (None, None) => {}
-            _ => {
-                return Err(StorageError::Backend {
-                    message: "set both access_key_id and secret_access_key, or neither".into(),
-                    source: None,
-                });
-            }
+        if settings.has_half_credentials() {
+            return Err(StorageError::Config(
+                "set both access_key_id and secret_access_key (or their files), or neither".into(),
+            ));
+        }
+        let credentials = settings
+            .credentials()
+            .map_err(|e| StorageError::Config(e.to_string()))?;
+        if let Some((id, secret)) = credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                id,
+                secret,
+                None,
+                None,
+                "avatar-config",
+            ));
         }
         let shared = loader.load().await;
         let mut config = aws_sdk_s3::config::Builder::from(&shared)
@@ -104,8 +81,8 @@ impl S3Store {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
-                    .operation_attempt_timeout(settings.attempt_timeout)
-                    .operation_timeout(settings.operation_timeout)
+                    .operation_attempt_timeout(settings.attempt_timeout())
+                    .operation_timeout(settings.operation_timeout())
                     .build(),
             );
         if let Some(endpoint) = &settings.endpoint {
@@ -119,9 +96,9 @@ impl S3Store {
                 .public_url
                 .as_ref()
                 .map(|u| u.trim_end_matches('/').to_owned()),
-            presign_ttl: settings.presign_ttl,
+            presign_ttl: settings.presign_ttl(),
             presigned: Arc::new(PresignedUrls::new(
-                settings.presign_ttl,
+                settings.presign_ttl(),
                 PRESIGNED_URLS_KEPT,
             )),
         })
@@ -329,7 +306,7 @@ mod tests {
 
     #[tokio::test]
     async fn conforms() {
-        let Some(settings) = crate::test_services::s3_settings() else {
+        let Some(settings) = crate::test_services::s3_config() else {
             return;
         };
         let store = S3Store::connect(&settings).await.unwrap();
@@ -339,7 +316,7 @@ mod tests {
 
     #[tokio::test]
     async fn redirect_urls_are_presigned_or_public() {
-        let Some(mut settings) = crate::test_services::s3_settings() else {
+        let Some(mut settings) = crate::test_services::s3_config() else {
             return;
         };
         let store = S3Store::connect(&settings).await.unwrap();
@@ -366,20 +343,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_store_is_unavailable_quickly() {
-        let settings = S3Settings {
-            bucket: "b".into(),
-            region: "garage".into(),
-            endpoint: Some("http://127.0.0.1:1".into()),
-            path_style: true,
-            prefix: String::new(),
-            access_key_id: Some("GK0".into()),
-            secret_access_key: Some("s".into()),
-            public_url: None,
-            presign_ttl: Duration::from_secs(60),
-            attempt_timeout: Duration::from_millis(500),
-            operation_timeout: Duration::from_secs(3),
-            max_attempts: 2,
-        };
+        let settings: S3Config = serde_json::from_value(serde_json::json!({
+            "bucket": "b", "region": "garage", "endpoint": "http://127.0.0.1:1",
+            "path_style": true, "access_key_id": "GK0", "secret_access_key": "s",
+            "presign_seconds": 60, "timeout_ms": 500, "max_attempts": 2,
+        }))
+        .unwrap();
         let store = S3Store::connect(&settings).await.unwrap();
         let started = std::time::Instant::now();
         let error = store.get("t/a.png").await.unwrap_err();

@@ -10,11 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::Tenants;
 use crate::config::{Config, DefaultAvatar};
 use crate::plugin::Runtime;
-use crate::tenant::Tenants;
 
 /// The tenants being served, swappable at run time.
 pub struct LiveTenants {
@@ -29,20 +29,25 @@ pub struct LiveTenants {
     status: Mutex<Status>,
 }
 
+/// What `GET /_status` shows of the reloads: the generation of the tenants being served,
+/// when they were loaded, the last attempt and the files watched.
 #[derive(Debug, Clone)]
-struct Status {
-    generation: u64,
-    loaded_at: SystemTime,
-    last: Option<Attempt>,
-    watched: Vec<PathBuf>,
+pub struct Status {
+    pub generation: u64,
+    pub loaded_at: SystemTime,
+    pub last: Option<Attempt>,
+    pub watched: Vec<PathBuf>,
 }
 
+/// One reload attempt.
 #[derive(Debug, Clone)]
-struct Attempt {
-    at: SystemTime,
-    trigger: String,
-    outcome: Result<Duration, String>,
-    restart_needed: Vec<String>,
+pub struct Attempt {
+    pub at: SystemTime,
+    pub trigger: String,
+    /// How long it took, or why it was refused.
+    pub outcome: Result<Duration, String>,
+    /// Sections that changed but take effect only at a restart.
+    pub restart_needed: Vec<String>,
 }
 
 /// Why a reload was refused; the old tenants keep serving.
@@ -53,7 +58,7 @@ pub enum ReloadError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
-    Tenant(#[from] crate::tenant::TenantError),
+    Tenant(#[from] super::TenantError),
     #[error("loading the tenants failed: {0}")]
     Join(String),
 }
@@ -162,40 +167,9 @@ impl LiveTenants {
         Ok(tenants)
     }
 
-    /// What `GET /_status` shows: the generation, the last reload and every tenant's plugins.
-    pub fn status(&self) -> Value {
-        let status = self.status.lock().expect("status lock").clone();
-        let tenants = self.current();
-        let last = status.last.map(|a| {
-            let mut v = json!({
-                "at": httpdate::fmt_http_date(a.at),
-                "trigger": a.trigger,
-                "ok": a.outcome.is_ok(),
-            });
-            match a.outcome {
-                Ok(took) => v["took_ms"] = json!(took.as_secs_f64() * 1000.0),
-                Err(error) => v["error"] = json!(error),
-            }
-            if !a.restart_needed.is_empty() {
-                v["restart_needed_for"] = json!(a.restart_needed);
-            }
-            v
-        });
-        json!({
-            "generation": status.generation,
-            "loaded_at": httpdate::fmt_http_date(status.loaded_at),
-            "last_reload": last,
-            "watched": status.watched,
-            "tenants": tenants.iter().map(|t| json!({
-                "id": t.id,
-                "default": Arc::ptr_eq(t, tenants.default_tenant()),
-                "hosts": t.hosts,
-                "max_concurrent_jobs": t.max_jobs,
-                "plugins": t.plugins().into_iter().map(|(role, name, digest)| json!({
-                    "role": role, "plugin": name, "sha256": digest,
-                })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        })
+    /// The reloads so far.
+    pub fn status(&self) -> Status {
+        self.status.lock().expect("status lock").clone()
     }
 }
 

@@ -1,0 +1,141 @@
+//! Where a variant's bytes live in the blob store, built *and* parsed here only:
+//! `<prefix>/<ab>/<cd>/<hash>/<version>/<side>.<ext>`, where `<prefix>` is the tenant's
+//! storage prefix (one or more `/`-separated segments), `<ab>` and `<cd>` are the hash's
+//! first two pairs of hex digits (they spread objects over directories and S3 partitions), and
+//! the version makes every upload's files distinct, so a replacement never overwrites a file
+//! a client may still be fetching.
+
+use std::fmt;
+
+use super::format::ImageFormat;
+use super::hash::AvatarHash;
+use super::version::Version;
+
+/// A stored variant's key, taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariantKey {
+    /// The tenant's storage prefix, without leading or trailing `/`.
+    pub prefix: String,
+    pub hash: AvatarHash,
+    pub version: Version,
+    pub side: u32,
+    pub format: ImageFormat,
+}
+
+impl VariantKey {
+    /// Reads a key this module built; `None` for any other key (another program's object, a
+    /// scratch file), which callers must leave alone.
+    pub fn parse(key: &str) -> Option<Self> {
+        let mut segments = key.rsplitn(6, '/');
+        let file = segments.next()?;
+        let version = Version::parse(segments.next()?)?;
+        let written = segments.next()?;
+        let hash = AvatarHash::parse(written).ok()?;
+        let cd = segments.next()?;
+        let ab = segments.next()?;
+        let prefix = segments.next()?;
+        // Keys are built in lower case: an upper-case hash segment is not one of ours.
+        if written != hash.as_str()
+            || ab != &hash.as_str()[..2]
+            || cd != &hash.as_str()[2..4]
+            || prefix.is_empty()
+            || prefix.starts_with('/')
+            || prefix.ends_with('/')
+        {
+            return None;
+        }
+        let (side, extension) = file.split_once('.')?;
+        if side.is_empty() || !side.bytes().all(|b| b.is_ascii_digit()) || side.starts_with('0') {
+            return None;
+        }
+        Some(Self {
+            prefix: prefix.to_owned(),
+            hash,
+            version,
+            side: side.parse().ok()?,
+            format: ImageFormat::from_extension(extension)?,
+        })
+    }
+}
+
+impl fmt::Display for VariantKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}/{}.{}",
+            avatar_prefix(&self.prefix, &self.hash),
+            self.version,
+            self.side,
+            self.format.extension()
+        )
+    }
+}
+
+/// The key prefix under which every version of an avatar is stored (ends with `/`).
+pub fn avatar_prefix(prefix: &str, hash: &AvatarHash) -> String {
+    let h = hash.as_str();
+    format!("{prefix}/{}/{}/{h}/", &h[..2], &h[2..4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(prefix: &str, side: u32) -> VariantKey {
+        VariantKey {
+            prefix: prefix.to_owned(),
+            hash: AvatarHash::parse(&"ab".repeat(20)).unwrap(),
+            version: Version::new(1, 2),
+            side,
+            format: ImageFormat::Png,
+        }
+    }
+
+    #[test]
+    fn built_and_parsed_alike() {
+        let hash = "ab".repeat(20);
+        for (prefix, expected) in [
+            (
+                "default",
+                format!("default/ab/ab/{hash}/00000000000100000002/256.png"),
+            ),
+            (
+                "a/b",
+                format!("a/b/ab/ab/{hash}/00000000000100000002/256.png"),
+            ),
+            (
+                "x/y/z",
+                format!("x/y/z/ab/ab/{hash}/00000000000100000002/256.png"),
+            ),
+        ] {
+            let built = key(prefix, 256);
+            assert_eq!(built.to_string(), expected);
+            assert_eq!(VariantKey::parse(&expected), Some(built), "{expected}");
+        }
+        assert_eq!(
+            avatar_prefix("t", &key("t", 1).hash),
+            format!("t/ab/ab/{hash}/")
+        );
+    }
+
+    #[test]
+    fn other_keys_are_not_ours() {
+        let hash = "ab".repeat(20);
+        let version = "00000000000100000002";
+        for foreign in [
+            "notes.txt".to_owned(),
+            format!("ab/ab/{hash}/{version}/128.png"), // no prefix
+            format!("t/ab/cd/{hash}/{version}/128.png"), // spread directories disagree
+            format!("t/ab/ab/{}/{version}/128.png", hash.to_uppercase()),
+            format!("t/ab/ab/{hash}/zz/128.png"),
+            format!("t/ab/ab/{hash}/{version}/128.bmp"),
+            format!("t/ab/ab/{hash}/{version}/x.png"),
+            format!("t/ab/ab/{hash}/{version}/0128.png"),
+            format!("t/ab/ab/{hash}/{version}/128"),
+            format!("/t/ab/ab/{hash}/{version}/128.png"),
+            "t/ab/ab/abab/zz/1.png".to_owned(),
+        ] {
+            assert_eq!(VariantKey::parse(&foreign), None, "{foreign}");
+        }
+    }
+}

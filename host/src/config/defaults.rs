@@ -1,0 +1,66 @@
+//! Every default of the configuration's service-wide and tenant sections, in one place. (Each
+//! backend's own section keeps its defaults beside it: `storage/config.rs`,
+//! `catalog/config.rs`.) The README's configuration table quotes these.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// `listen`.
+pub fn listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// `limits.max_upload_bytes`: 10 MiB.
+pub const MAX_UPLOAD_BYTES: u64 = 10 << 20;
+/// `limits.max_source_pixels`.
+pub const MAX_SOURCE_PIXELS: u64 = 50_000_000;
+/// `limits.plugin_deadline_ms`.
+pub const PLUGIN_DEADLINE_MS: u64 = 10_000;
+/// `limits.plugin_memory_mib`.
+pub const PLUGIN_MEMORY_MIB: u64 = 256;
+/// `limits.plugin_output_mib`.
+pub const PLUGIN_OUTPUT_MIB: u64 = 64;
+/// The most `limits.plugin_memory_mib` may be, here or per tenant.
+pub const MAX_PLUGIN_MEMORY_MIB: u64 = 4096;
+
+/// `plugins.cache_dir`, relative to the config file.
+pub fn plugin_cache_dir() -> PathBuf {
+    PathBuf::from("data/plugin-cache")
+}
+/// `plugins.max_instances`.
+pub const MAX_INSTANCES: u32 = 64;
+/// `plugins.watch_interval_ms`.
+pub const WATCH_INTERVAL_MS: u64 = 500;
+
+/// `cache.max_records`.
+pub const CACHE_MAX_RECORDS: usize = 100_000;
+/// `cache.max_image_mib`.
+pub const CACHE_MAX_IMAGE_MIB: u64 = 64;
+
+/// `tenants[].sizes`: the presets, which are also the sides stored for every upload.
+pub fn sizes() -> BTreeMap<String, u32> {
+    [
+        ("small", 128),
+        ("medium", 256),
+        ("large", 512),
+        ("original", 1024),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+/// `tenants[].default_size`.
+pub fn default_size() -> String {
+    "medium".into()
+}
+/// `tenants[].cache_max_age`, seconds.
+pub const CACHE_MAX_AGE: u64 = 300;
+/// `tenants[].output.quality`.
+pub const QUALITY: u8 = 85;
+/// `tenants[].transform.plugin`.
+pub const TRANSFORM_PLUGIN: &str = "transform-image";
+/// `tenants[].cors_origins`: any origin.
+pub fn cors_origins() -> Vec<String> {
+    vec!["*".into()]
+}

@@ -1,0 +1,249 @@
+//! The configuration: a JSON file, then `AVATAR__SECTION__KEY` environment variables on top
+//! (`env.rs`), checked (`validate.rs`). The service-wide sections are in `service.rs`, a
+//! tenant's in `tenant.rs`, each backend's in its own module (`storage::config`,
+//! `catalog::config`); defaults in `defaults.rs`. Secrets (plugin settings, passwords) are
+//! never logged.
+
+pub mod defaults;
+mod env;
+pub mod secret;
+mod service;
+mod tenant;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use service::{CacheConfig, Delivery, Limits, PluginsConfig};
+pub use tenant::{
+    DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits,
+};
+
+use crate::catalog::CatalogConfig;
+use crate::storage::StorageConfig;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    /// Base URL clients reach this service at, used for absolute URLs (`Location`, `url`).
+    /// Default: `http://<listen>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Where image bytes are stored. Default: `{"type": "filesystem", "path": "data/images"}`.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Where avatar metadata is kept. Default: `{"type": "sqlite", "path": "data/avatar.db"}`.
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+    /// How `GET` answers: `proxy` (the bytes) or `redirect` (a 302 to the variant's
+    /// immutable URL). Default `proxy`.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// Size and time limits. Defaults in `service.rs`.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The plugin runtime. Defaults in `service.rs`.
+    #[serde(default)]
+    pub plugins: PluginsConfig,
+    /// The in-memory cache of catalog rows and hot images. Defaults in `service.rs`.
+    #[serde(default)]
+    pub cache: CacheConfig,
+    /// The tenants; at least one. The first is the default tenant unless one says
+    /// `"default": true`.
+    pub tenants: Vec<TenantConfig>,
+    /// The file this configuration was loaded from (set by [`Config::load`]), which a running
+    /// server watches and reloads.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{file}: at `{key}`: {message}")]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads `path`, applies `AVATAR__…` variables from `env`, validates, and resolves
+    /// relative paths against the file's directory.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut value: Value = serde_json::from_str(&text).map_err(|source| ConfigError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+        env::apply_env(&mut value, env);
+        let mut config: Config =
+            serde_path_to_error::deserialize(value).map_err(|e| ConfigError::Invalid {
+                file: path.to_owned(),
+                key: e.path().to_string(),
+                message: e.inner().to_string(),
+            })?;
+        validate::validate(&config).map_err(|(key, message)| ConfigError::Invalid {
+            file: path.to_owned(),
+            key,
+            message,
+        })?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.source = Some(path.to_owned());
+        Ok(config)
+    }
+
+    /// The base URL for absolute links, without a trailing `/`.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        self.storage.resolve_paths(base);
+        self.catalog.resolve_paths(base);
+        if let Some(dir) = &mut self.plugins.cache_dir
+            && dir.is_relative()
+        {
+            *dir = base.join(&*dir);
+        }
+        for tenant in &mut self.tenants {
+            tenant.resolve_paths(base);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(json: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, json).unwrap();
+        Config::load(
+            &path,
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+    }
+
+    const MINIMAL: &str = r#"{"tenants": [{"id": "default", "auth": {"plugin": "auth-jwt", "config": {"secret": "s"}}}]}"#;
+
+    #[test]
+    fn defaults() {
+        let c = load(MINIMAL, &[]).unwrap();
+        assert_eq!(c.listen, defaults::listen());
+        assert_eq!(c.delivery, Delivery::Proxy);
+        assert_eq!(c.limits.max_upload_bytes, 10 << 20);
+        assert_eq!(c.limits.max_source_pixels, 50_000_000);
+        let t = &c.tenants[0];
+        assert_eq!(t.sizes["medium"], 256);
+        assert_eq!(t.default_size, "medium");
+        assert_eq!(t.default_avatar, DefaultAvatar::NotFound);
+        assert_eq!(t.cache_max_age, 300);
+        assert_eq!(t.transform.plugin, "transform-image");
+        assert!(
+            matches!(&c.storage, StorageConfig::Filesystem { path } if path.ends_with("data/images") && path.is_absolute())
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (r#"{"tenants": [], "listen": "nope"}"#, "listen"),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "extra": 1}]}"#,
+                "tenants[0]",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "default_avatar": "500"}]}"#,
+                "tenants[0].default_avatar",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "default_size": "huge"}]}"#,
+                "tenants[0].default_size",
+            ),
+            (
+                r#"{"tenants": [{"id": "d e", "auth": {"plugin": "x"}}]}"#,
+                "tenants[0].id",
+            ),
+            (
+                r#"{"tenants": [], "storage": {"type": "floppy"}}"#,
+                "storage",
+            ),
+            (r#"{"tenants": []}"#, "tenants"),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "sizes": {"big": 5000}}]}"#,
+                "tenants[0].sizes.big",
+            ),
+        ];
+        for (json, key) in cases {
+            match load(json, &[]) {
+                Err(ConfigError::Invalid { key: k, .. }) => {
+                    assert!(k.starts_with(key), "{json}: {k}")
+                }
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c = load(
+            MINIMAL,
+            &[
+                ("AVATAR__LISTEN", "127.0.0.1:9999"),
+                ("AVATAR__LIMITS__MAX_UPLOAD_BYTES", "1234"),
+                ("AVATAR__TENANTS__0__AUTH__CONFIG__SECRET", "12345"),
+                ("AVATAR__DELIVERY", "redirect"),
+                ("OTHER", "ignored"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert_eq!(c.limits.max_upload_bytes, 1234);
+        assert_eq!(c.delivery, Delivery::Redirect);
+        // A secret that looks like a number stays a string.
+        assert_eq!(c.tenants[0].auth.settings()["secret"], "12345");
+    }
+
+    #[test]
+    fn settings_are_strings() {
+        let c = load(
+            r#"{"tenants": [{"id": "d", "auth": {"plugin": "auth-jwt", "config": {"secret": "s", "leeway": 5, "strict": true}}}]}"#,
+            &[],
+        )
+        .unwrap();
+        let s = c.tenants[0].auth.settings();
+        assert_eq!(s["leeway"], "5");
+        assert_eq!(s["strict"], "true");
+    }
+}

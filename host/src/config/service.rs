@@ -1,0 +1,124 @@
+//! The service-wide sections of the configuration: delivery, limits, the plugin runtime and
+//! the in-memory cache. Defaults come from [`super::defaults`].
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::defaults;
+use super::tenant::TenantLimits;
+
+/// How images are delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Answer with the image bytes.
+    #[default]
+    Proxy,
+    /// Answer `302` with the variant's immutable, versioned URL.
+    Redirect,
+}
+
+impl Delivery {
+    /// The name the configuration uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Proxy => "proxy",
+            Self::Redirect => "redirect",
+        }
+    }
+}
+
+/// Limits that protect the service; a tenant's own `limits` override them field by field.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest upload body, in bytes; larger ones get `413` while being read. Default 10 MiB.
+    pub max_upload_bytes: u64,
+    /// Most source pixels (`width * height`) an upload may declare. Default 50 000 000.
+    pub max_source_pixels: u64,
+    /// Wall-clock deadline of one plugin call, in milliseconds. Default 10 000.
+    pub plugin_deadline_ms: u64,
+    /// Linear-memory cap of one plugin call, in MiB. Default 256.
+    pub plugin_memory_mib: u64,
+    /// Most bytes of images one plugin call may return, in MiB. Default 64.
+    pub plugin_output_mib: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: defaults::MAX_UPLOAD_BYTES,
+            max_source_pixels: defaults::MAX_SOURCE_PIXELS,
+            plugin_deadline_ms: defaults::PLUGIN_DEADLINE_MS,
+            plugin_memory_mib: defaults::PLUGIN_MEMORY_MIB,
+            plugin_output_mib: defaults::PLUGIN_OUTPUT_MIB,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with a tenant's overrides applied.
+    pub fn for_tenant(&self, tenant: &TenantLimits) -> Self {
+        Self {
+            max_upload_bytes: tenant.max_upload_bytes.unwrap_or(self.max_upload_bytes),
+            max_source_pixels: tenant.max_source_pixels.unwrap_or(self.max_source_pixels),
+            plugin_deadline_ms: tenant.plugin_deadline_ms.unwrap_or(self.plugin_deadline_ms),
+            plugin_memory_mib: tenant.plugin_memory_mib.unwrap_or(self.plugin_memory_mib),
+            plugin_output_mib: self.plugin_output_mib,
+        }
+    }
+}
+
+/// The plugin runtime.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Where compiled plugins are cached between runs; relative to the config file. Keep it
+    /// private to the service: its files are loaded as trusted machine code. Default
+    /// `data/plugin-cache`; `null` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Plugin instances that may run at once. Default 64.
+    pub max_instances: u32,
+    /// How often a running server checks its configuration file and the `.wasm` and image
+    /// files it names for changes that file-system events may have missed, in milliseconds;
+    /// a change reloads the tenants and their plugins without a restart (so does `SIGHUP`).
+    /// Default 500; 0 turns watching off.
+    pub watch_interval_ms: u64,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: Some(defaults::plugin_cache_dir()),
+            max_instances: defaults::MAX_INSTANCES,
+            watch_interval_ms: defaults::WATCH_INTERVAL_MS,
+        }
+    }
+}
+
+/// The in-memory cache in front of the catalog and the store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most catalog records kept. Default 100 000; 0 disables.
+    pub max_records: usize,
+    /// Most bytes of image data kept, in MiB. Default 64; 0 disables.
+    pub max_image_mib: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_records: defaults::CACHE_MAX_RECORDS,
+            max_image_mib: defaults::CACHE_MAX_IMAGE_MIB,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// The image cache's capacity in bytes.
+    pub fn max_image_bytes(&self) -> usize {
+        usize::try_from(self.max_image_mib << 20).unwrap_or(usize::MAX)
+    }
+}

@@ -1,0 +1,125 @@
+//! Conditional requests and image answers, in one place for every route that serves images:
+//! what the client holds (`If-None-Match`, `If-Modified-Since`), and the `200` with the
+//! bytes and validators, the `304` without them, or the redirect.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::avatar::{Etags, Held};
+use crate::service::{Answer, Content};
+
+/// What the client holds, from its conditional headers.
+pub fn held(headers: &HeaderMap) -> Held {
+    let etags = headers
+        .get(header::IF_NONE_MATCH)
+        .map(|value| match value.to_str() {
+            Ok(v) if v.trim() == "*" => Etags::Any,
+            Ok(v) => Etags::List(
+                v.split(',')
+                    .map(str::trim)
+                    .map(|tag| tag.strip_prefix("W/").unwrap_or(tag))
+                    .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"'))
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            // Not text: matches nothing.
+            Err(_) => Etags::List(Vec::new()),
+        });
+    let modified_since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    Held {
+        etags,
+        modified_since,
+    }
+}
+
+/// The response to `answer`: an image served with `cache_control`, a `304`, or a redirect
+/// that is not cached (a replacement points it elsewhere and removes its old target).
+pub fn respond(answer: Answer, cache_control: &str) -> Response {
+    let (validators, format, content) = match answer {
+        Answer::Redirect { location } => {
+            return (
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, location),
+                    (header::CACHE_CONTROL, "no-cache".to_owned()),
+                ],
+            )
+                .into_response();
+        }
+        Answer::Image {
+            validators,
+            format,
+            content,
+        } => (validators, format, content),
+    };
+    let mut response = match content {
+        None => StatusCode::NOT_MODIFIED.into_response(),
+        Some(content) => {
+            let len = content.len();
+            let body = match content {
+                Content::Whole(bytes) => Body::from(bytes),
+                Content::Streaming { body, .. } => Body::from_stream(body),
+            };
+            let mut r = Response::new(body);
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.media_type().unwrap_or("application/octet-stream")),
+            );
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            r
+        }
+    };
+    let h = response.headers_mut();
+    for (name, value) in [
+        (header::ETAG, format!("\"{}\"", validators.etag)),
+        (
+            header::LAST_MODIFIED,
+            httpdate::fmt_http_date(validators.modified),
+        ),
+        (header::CACHE_CONTROL, cache_control.to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            h.insert(name, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), HeaderValue::from_str(v).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn if_none_match_lists_are_read_weakly() {
+        let h = held(&headers(&[(
+            header::IF_NONE_MATCH,
+            r#""a", W/"b" , c, "d""#,
+        )]));
+        assert_eq!(
+            h.etags,
+            Some(Etags::List(vec!["a".into(), "b".into(), "d".into()]))
+        );
+        assert_eq!(
+            held(&headers(&[(header::IF_NONE_MATCH, " * ")])).etags,
+            Some(Etags::Any)
+        );
+        let dated = held(&headers(&[(
+            header::IF_MODIFIED_SINCE,
+            "Sat, 28 Nov 2026 17:45:01 GMT",
+        )]));
+        assert!(dated.etags.is_none() && dated.modified_since.is_some());
+        assert_eq!(held(&HeaderMap::new()), Held::nothing());
+    }
+}

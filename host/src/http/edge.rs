@@ -1,0 +1,152 @@
+//! What every request passes through before routing: a request id (`tower-http`: kept from
+//! the client's `x-request-id` or made here, sent back, and carried in the span and the logs),
+//! the tenant, and CORS.
+//!
+//! A request names its tenant with the path prefix `/t/{tenant}/`, which is removed before
+//! routing, so every route works under it; root paths go to the tenant whose host names match
+//! the `Host` header, else to the default tenant. The chosen tenant reaches handlers as an
+//! `Arc<Tenant>` extension: a snapshot that stays the same for the whole request, even when a
+//! reload swaps the tenants meanwhile.
+//!
+//! CORS is written here rather than with `tower-http`'s layer because it is the tenant's: the
+//! allowed origins depend on the tenant the path or host chose, and only reads (`GET`,
+//! `HEAD`, preflights) are shared across origins.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+
+use super::AppState;
+use super::error::{ApiError, REQUEST_ID};
+use crate::tenant::Tenant;
+
+/// The request id header.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `router` behind the edge. Tenant selection and CORS run before routing (they rewrite the
+/// path the routes match), so they wrap an outer router whose only service is the inner one.
+pub(super) fn wrap(router: Router, state: AppState) -> Router {
+    Router::new()
+        .fallback_service(router)
+        .layer(middleware::from_fn_with_state(state, edge))
+        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), Counter))
+}
+
+/// Hands out request ids: a process-wide counter, in hex.
+#[derive(Clone, Copy)]
+struct Counter;
+
+impl MakeRequestId for Counter {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = format!("{:x}", NEXT.fetch_add(1, Ordering::Relaxed));
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    let id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned();
+    let method = request.method().clone();
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let tenant = match select_tenant(&app, &mut request) {
+        Ok(tenant) => tenant,
+        Err(error) => return REQUEST_ID.scope(id, async { error.into_response() }).await,
+    };
+    let mut response = if method == Method::OPTIONS {
+        preflight()
+    } else {
+        let span = tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
+        request.extensions_mut().insert(tenant.clone());
+        let run = tracing::Instrument::instrument(next.run(request), span);
+        REQUEST_ID.scope(id, run).await
+    };
+    if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
+        allow_origin(&tenant, origin.as_deref(), &mut response);
+    }
+    response
+}
+
+/// The request's tenant; strips a `/t/{tenant}` prefix from the URI.
+fn select_tenant(app: &AppState, request: &mut Request) -> Result<Arc<Tenant>, ApiError> {
+    let tenants = app.tenants.current();
+    let path = request.uri().path();
+    if let Some(rest) = path.strip_prefix("/t/") {
+        let (id, rest) = rest.split_once('/').map_or((rest, ""), |(id, r)| (id, r));
+        let tenant = tenants.get(id).cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-tenant",
+                format!("no tenant {id:?} on this server"),
+            )
+        })?;
+        let mut path_and_query = format!("/{rest}");
+        if let Some(query) = request.uri().query() {
+            path_and_query.push('?');
+            path_and_query.push_str(query);
+        }
+        let mut parts = request.uri().clone().into_parts();
+        parts.path_and_query = path_and_query.parse().ok();
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+        return Ok(tenant);
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().host());
+    Ok(tenants.for_host(host).clone())
+}
+
+/// CORS headers for a read from `origin`, by the tenant's allowed origins.
+fn allow_origin(tenant: &Tenant, origin: Option<&str>, response: &mut Response) {
+    let Some(allowed) = tenant.cors.allow(origin) else {
+        return;
+    };
+    let Ok(value) = HeaderValue::from_str(&allowed) else {
+        return;
+    };
+    let headers = response.headers_mut();
+    if allowed != "*" {
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
+    }
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("etag, last-modified, content-length, x-request-id"),
+    );
+}
+
+fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "if-none-match, if-modified-since",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        ],
+    )
+        .into_response()
+}

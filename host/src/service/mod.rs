@@ -1,0 +1,155 @@
+//! The avatar service's operations, one per request: read an avatar (`read.rs`) or a stored
+//! object (`media`), upload and delete (`write.rs`), authorise; generated defaults are drawn in
+//! `generated.rs`, bytes handed out in `content.rs`. HTTP handlers call exactly one of these
+//! per request.
+
+mod content;
+mod generated;
+mod read;
+mod write;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub use content::Content;
+pub use read::{Answer, ReadRequest};
+pub use write::{REPLACED_FILES_GRACE, Uploaded};
+
+use crate::avatar::{AvatarHash, clock};
+use crate::cache::Cache;
+use crate::catalog::{CatalogError, Change, SharedCatalog};
+use crate::config::Delivery;
+use crate::plugin::{AuthRequest, Grant, PluginError};
+use crate::storage::{SharedStore, StorageError};
+use crate::tenant::{JobError, PipelineError, Tenant};
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no avatar")]
+    NotFound,
+    /// The auth plugin refused the credential, or failed (see `PluginError::is_server_fault`).
+    #[error(transparent)]
+    Auth(PluginError),
+    /// A stage of the tenant's image pipeline refused the image or failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// A stored record points at a file that is not there.
+    #[error("stored file {key} is missing")]
+    MissingFile { key: String },
+    #[error("internal task failed: {0}")]
+    Join(String),
+    /// The tenant's plugins failed too often in a row; its jobs are refused for a while.
+    #[error(
+        "tenant {tenant}'s plugin jobs are suspended for {retry_after:?} after repeated failures"
+    )]
+    Suspended {
+        tenant: String,
+        retry_after: Duration,
+    },
+    /// The tenant's plugin jobs were all busy for longer than its plugin deadline.
+    #[error("tenant {tenant} is busy: {jobs} plugin jobs running and more waiting")]
+    Busy { tenant: String, jobs: u32 },
+}
+
+impl ServiceError {
+    fn from_job(tenant: &Tenant, error: JobError) -> Self {
+        match error {
+            JobError::Suspended { retry_after } => Self::Suspended {
+                tenant: tenant.id.clone(),
+                retry_after,
+            },
+            JobError::Busy { jobs } => Self::Busy {
+                tenant: tenant.id.clone(),
+                jobs,
+            },
+            JobError::Failed(e) => Self::Pipeline(e),
+            JobError::Join(e) => Self::Join(e),
+        }
+    }
+}
+
+/// Where clients fetch what the service stores.
+#[derive(Debug, Clone)]
+pub struct Links {
+    pub delivery: Delivery,
+    /// Base URL for absolute links, without a trailing slash.
+    pub public_base: Arc<str>,
+}
+
+/// The service: shared, cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    catalog: SharedCatalog,
+    store: SharedStore,
+    cache: Arc<Cache>,
+    links: Links,
+    started_at: SystemTime,
+}
+
+impl Service {
+    /// The service over these backends. Changes other hosts make to the catalog invalidate
+    /// this host's cached records as soon as the catalog reports them.
+    pub fn new(catalog: SharedCatalog, store: SharedStore, cache: Cache, links: Links) -> Self {
+        let cache = Arc::new(cache);
+        let sink_cache = cache.clone();
+        catalog.watch_changes(Arc::new(move |change| match change {
+            Change::Avatar { tenant, hash } => sink_cache.invalidate(&tenant, &hash),
+            Change::Unknown => sink_cache.invalidate_all(),
+        }));
+        Self {
+            catalog,
+            store,
+            cache,
+            links,
+            started_at: SystemTime::now(),
+        }
+    }
+
+    /// How this service hands out images.
+    pub fn links(&self) -> &Links {
+        &self.links
+    }
+
+    /// Asks the tenant's auth plugin whether `token` may change `hash` with `method`.
+    pub async fn authorize(
+        &self,
+        tenant: &Arc<Tenant>,
+        method: &str,
+        hash: &AvatarHash,
+        token: &str,
+    ) -> Result<Grant, ServiceError> {
+        let request = AuthRequest {
+            method: method.to_owned(),
+            tenant: tenant.id.clone(),
+            hash: hash.to_string(),
+            token: token.to_owned(),
+            now: clock::unix_seconds(SystemTime::now()),
+        };
+        let tenant = tenant.clone();
+        // Auth calls take tens of microseconds; a blocking thread keeps a hostile plugin's
+        // deadline from stalling the async workers.
+        tokio::task::spawn_blocking(move || tenant.authorize(&request))
+            .await
+            .map_err(|e| ServiceError::Join(e.to_string()))?
+            .map_err(ServiceError::Auth)
+    }
+
+    /// Whether the catalog and the store answer.
+    pub async fn ready(&self) -> Result<(), ServiceError> {
+        self.catalog.health().await?;
+        self.store.health().await?;
+        Ok(())
+    }
+
+    /// Where a client fetches the object under `key` directly: the store's own URL (public or
+    /// presigned), or this host's `/_media/` path.
+    async fn media_url(&self, key: &str) -> Result<String, ServiceError> {
+        let direct = self.store.url_for(key).await?;
+        Ok(direct.unwrap_or_else(|| format!("{}/_media/{key}", self.links.public_base)))
+    }
+}

@@ -1,0 +1,94 @@
+//! A tenant's plugin jobs (upload pipelines, generated pictures): refused at once while its
+//! breaker is open, at most `max` at a time, each on a blocking thread so a plugin that runs
+//! to its deadline never stalls the async workers. A job that waits for its turn longer than
+//! the tenant's plugin deadline gives up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::Tenant;
+use super::breaker::{Breaker, Outcome};
+use super::pipeline::PipelineError;
+
+/// The bound on a tenant's concurrent jobs, and its breaker.
+pub struct Jobs {
+    slots: Arc<Semaphore>,
+    max: u32,
+    /// How long a job waits for a slot.
+    wait: Duration,
+    breaker: Breaker,
+}
+
+/// Why a job did not produce its result.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The tenant's plugins failed too often in a row; its jobs are refused for a while.
+    #[error("the tenant's plugin jobs are suspended for {retry_after:?} after repeated failures")]
+    Suspended { retry_after: Duration },
+    /// Every slot stayed busy for longer than the tenant's plugin deadline.
+    #[error("the tenant is busy: {jobs} plugin jobs running and more waiting")]
+    Busy { jobs: u32 },
+    #[error(transparent)]
+    Failed(#[from] PipelineError),
+    #[error("a plugin job's thread failed: {0}")]
+    Join(String),
+}
+
+impl Jobs {
+    /// At most `max` jobs at once, each waiting at most `wait` for its turn.
+    pub fn new(max: u32, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(max as usize)),
+            max,
+            wait,
+            breaker: Breaker::default(),
+        }
+    }
+
+    /// How many jobs may run at once.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+}
+
+/// Runs `work` as one of `tenant`'s jobs. Its outcome feeds the tenant's breaker: a
+/// server-side failure counts against the tenant, a refusal of the client's input does not.
+pub async fn run<R: Send + 'static>(
+    tenant: &Arc<Tenant>,
+    work: impl FnOnce(&Tenant) -> Result<R, PipelineError> + Send + 'static,
+) -> Result<R, JobError> {
+    let jobs = &tenant.jobs;
+    jobs.breaker
+        .check()
+        .map_err(|retry_after| JobError::Suspended { retry_after })?;
+    let permit = tokio::time::timeout(jobs.wait, jobs.slots.clone().acquire_owned())
+        .await
+        .map_err(|_| JobError::Busy { jobs: jobs.max })?
+        .map_err(|e| JobError::Join(e.to_string()))?;
+    let handle = tenant.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&handle)
+    })
+    .await
+    .map_err(|e| JobError::Join(e.to_string()))?;
+    jobs.breaker.record(match &result {
+        Err(e) if e.is_server_fault() => Outcome::Failed,
+        _ => Outcome::Answered,
+    });
+    Ok(result?)
+}
+
+/// The default bound on a tenant's concurrent plugin jobs: every core for a lone tenant, half
+/// of them (at least one) when tenants share the host, so one cannot starve the others.
+pub fn default_max_jobs(tenants: usize) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let jobs = if tenants > 1 {
+        cores.div_ceil(2)
+    } else {
+        cores
+    };
+    u32::try_from(jobs.max(1)).unwrap_or(1)
+}
