@@ -1,4 +1,5 @@
-//! The domain's pure parts: avatar hashes, requested sides, image formats, upload versions,
+//! The domain's pure parts: avatar hashes, requested sides, image formats, ratings, upload
+//! versions,
 //! storage keys (built and parsed here only), validators and conditional requests, and the
 //! clock. No I/O here.
 
@@ -7,6 +8,7 @@ pub mod etag;
 pub mod format;
 pub mod hash;
 pub mod key;
+pub mod rating;
 pub mod side;
 pub mod validators;
 pub mod version;
@@ -15,6 +17,7 @@ pub use etag::{Recipe, etag_of};
 pub use format::ImageFormat;
 pub use hash::{AvatarHash, InvalidHash};
 pub use key::{VariantKey, avatar_prefix};
+pub use rating::Rating;
 pub use side::{InvalidSize, MAX_REQUESTED_SIDE, choose_side, parse_side};
 pub use validators::{Etags, Held, Validators};
 pub use version::Version;
