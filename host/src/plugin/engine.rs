@@ -1,10 +1,11 @@
 //! The one wasmtime `Engine` and `Linker` of the process, the epoch ticker that enforces
 //! deadlines, and compilation through the on-disk artifact cache.
 
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,9 @@ pub(crate) struct EngineHandle {
     ticker: Ticker,
     /// Plugin calls running now, across every plugin and tenant.
     pub(crate) calls: Calls,
+    /// Components compiled by this process, by the SHA-256 of their bytes: every tenant that
+    /// names the same plugin, and every reload, shares one compiled copy.
+    compiled: Mutex<HashMap<String, Component>>,
 }
 
 impl EngineHandle {
@@ -113,15 +117,29 @@ impl EngineHandle {
             compat,
             ticker,
             calls: Calls::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            compiled: Mutex::new(HashMap::new()),
         })
     }
 
     /// Compiles `wasm` (a component), or loads its compiled form from the cache.
     pub(crate) fn compile(&self, wasm: &[u8]) -> Result<(Component, String), PluginError> {
         let digest = hex::encode(Sha256::digest(wasm));
+        if let Some(component) = self.compiled.lock().expect("compiled lock").get(&digest) {
+            return Ok((component.clone(), digest));
+        }
+        let component = self.compile_afresh(wasm, &digest)?;
+        self.compiled
+            .lock()
+            .expect("compiled lock")
+            .insert(digest.clone(), component.clone());
+        Ok((component, digest))
+    }
+
+    /// Compiles `wasm`, or loads its compiled form from the on-disk cache.
+    fn compile_afresh(&self, wasm: &[u8], digest: &str) -> Result<Component, PluginError> {
         let Some(dir) = &self.cache_dir else {
             let component = Component::new(&self.engine, wasm).map_err(invalid)?;
-            return Ok((component, digest));
+            return Ok(component);
         };
         let path = dir.join(format!("{digest}-{}.cwasm", self.compat));
         if path.exists() {
@@ -129,7 +147,7 @@ impl EngineHandle {
             // compatibility hash, and only this function writes into the cache directory,
             // which the operator must keep private to the host (see the README).
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(component) => return Ok((component, digest)),
+                Ok(component) => return Ok(component),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "discarding a bad cached artifact");
                     let _ = std::fs::remove_file(&path);
@@ -145,7 +163,7 @@ impl EngineHandle {
         // SAFETY: `artifact` was produced just now by this engine.
         let component =
             unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(invalid)?;
-        Ok((component, digest))
+        Ok(component)
     }
 }
 
