@@ -28,6 +28,7 @@ impl Guest for AuthApikey {
                 subject: grant.subject,
                 expires_at: grant.expires_at,
                 claims: grant.claims,
+                aliases: Vec::new(),
             })
             .map_err(to_wit)
     }

@@ -27,6 +27,7 @@ impl From<wit_auth::Grant> for Grant {
             subject: g.subject,
             expires_at: g.expires_at,
             claims: g.claims,
+            aliases: g.aliases,
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct Grant {
     pub expires_at: Option<u64>,
     /// The claims as a JSON object.
     pub claims: String,
+    /// Other hashes the avatar is to be found by (WIT `aliases`), as the plugin gave them:
+    /// unchecked.
+    pub aliases: Vec<String>,
 }
 
 /// Why an auth plugin refused a credential (WIT `auth-error`).
