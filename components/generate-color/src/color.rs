@@ -2,12 +2,13 @@
 //! Wasm types, so that it builds and is tested natively; the component only converts types.
 //!
 //! # From hash to colour
-//! The first four bytes of the hash choose it (see [`HuePalette::pick`]): the first two the hue,
-//! in 65536 steps around the circle; the third and fourth move the saturation and lightness by
-//! up to `variation` either way from the settings' values. A hue alone would give only about
-//! six hundred distinct 8-bit colours at a fixed saturation and lightness, so many hashes would
-//! share one; the small moves make coincidences rare while keeping every colour in one band of
-//! the settings' choosing.
+//! The first four bytes of the hash choose it, in Okhsl (see [`HuePalette::pick`]): the first
+//! two the hue, in 65536 steps around the circle; the third and fourth move the saturation and
+//! lightness by up to `variation` either way from the settings' values. Okhsl's lightness is
+//! perceptual, so every hue comes out about as light as the others. A hue alone would give only
+//! a few hundred distinct 8-bit colours at a fixed saturation and lightness, so many hashes
+//! would share one; the small moves make coincidences rare while keeping every colour in one
+//! band of the settings' choosing.
 
 pub use guest_kit::{GuestError as GenerateError, HuePalette, MAX_SIDE, Picture, Rgba};
 
@@ -24,14 +25,14 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// Mid-light, moderately saturated colours: bright enough to be cheerful, soft enough that
-    /// a page of them is calm, and never near black or white.
+    /// Light, moderately saturated colours: bright enough to be cheerful, soft enough that a
+    /// page of them is calm, and never near black or white.
     fn default() -> Self {
         Self {
             palette: HuePalette {
-                saturation: 0.5,
-                lightness: 0.6,
-                variation: 0.1,
+                saturation: 0.6,
+                lightness: 0.68,
+                variation: 0.08,
             },
         }
     }
@@ -119,7 +120,7 @@ mod tests {
         // A known colour, so that a change of the mapping is a deliberate one.
         assert_eq!(
             color_of(&Settings::default(), &parse_hash(MD5).expect("hex")),
-            [205, 145, 123, 255]
+            [227, 152, 155, 255]
         );
     }
 
@@ -140,16 +141,23 @@ mod tests {
 
     #[test]
     fn every_colour_stays_in_the_band_the_settings_choose() {
-        // Lightness 0.5 to 0.7: never dark, never white; some colour always.
+        // WCAG relative luminance, to check the lightness band without Okhsl's own formulas.
+        let luminance = |[r, g, b, _]: Rgba| {
+            let lin = |c: u8| ((f64::from(c) / 255.0 + 0.055) / 1.055).powf(2.4);
+            0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+        };
+        // Okhsl lightness 0.6 to 0.76: never dark, never white, every hue about as light as
+        // the others; and always a colour, not a grey.
+        let (mut darkest, mut lightest) = (f64::MAX, f64::MIN);
         for hash in hashes(400) {
-            let [r, g, b, a] = color_of(&Settings::default(), &parse_hash(&hash).expect("hex"));
-            let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+            let color = color_of(&Settings::default(), &parse_hash(&hash).expect("hex"));
+            let [r, g, b, a] = color;
             assert_eq!(a, 255);
-            assert!(
-                (160..=230).contains(&max) && min >= 45 && max - min >= 50,
-                "{hash}: {r} {g} {b}"
-            );
+            assert!(r.max(g).max(b) - r.min(g).min(b) >= 40, "{hash}: {color:?}");
+            darkest = darkest.min(luminance(color));
+            lightest = lightest.max(luminance(color));
         }
+        assert!(darkest > 0.2 && lightest < 0.6, "{darkest} to {lightest}");
         // Saturation 0 and no variation: one grey for every hash.
         let grey = settings(&[
             ("saturation", "0"),
@@ -157,9 +165,10 @@ mod tests {
             ("lightness", "0.5"),
         ])
         .expect("valid");
-        for hash in [MD5, SHA1, SHA256] {
-            let picture = generate(&grey, hash, 2).expect("draws");
-            assert_eq!(picture.pixel(1, 1), [128, 128, 128, 255]);
+        let first = generate(&grey, MD5, 2).expect("draws").pixel(1, 1);
+        assert!(first[0] == first[1] && first[1] == first[2], "{first:?}");
+        for hash in [SHA1, SHA256] {
+            assert_eq!(generate(&grey, hash, 2).expect("draws").pixel(0, 1), first);
         }
     }
 

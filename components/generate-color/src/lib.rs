@@ -2,7 +2,7 @@
 //!
 //! It implements the `generator-plugin` world of `avatar:plugins@0.2.0`: for a hash that has no
 //! avatar it fills the square with one colour of the hash's own: a hue anywhere on the circle,
-//! at a saturation and lightness the settings choose, which the hash moves a little so that
+//! at an Okhsl saturation and lightness the settings choose, which the hash moves a little so that
 //! hashes of nearly the same hue still differ. The same hash always gives the same colour, at
 //! every size.
 //!
@@ -13,9 +13,9 @@
 //! # Settings
 //! | key | default | meaning |
 //! |---|---|---|
-//! | `saturation` | `0.5` | The middle saturation, `0` (grey) to `1`. |
-//! | `lightness` | `0.6` | The middle lightness, `0` (black) to `1` (white). |
-//! | `variation` | `0.1` | How far the hash moves both either way, `0` to `0.5`. |
+//! | `saturation` | `0.6` | The middle Okhsl saturation, `0` (grey) to `1`. |
+//! | `lightness` | `0.68` | The middle Okhsl lightness, `0` (black) to `1` (white). |
+//! | `variation` | `0.08` | How far the hash moves both either way, `0` to `0.5`. |
 
 pub mod color;
 

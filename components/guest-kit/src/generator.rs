@@ -1,5 +1,7 @@
 //! What generator plugins share: the checks of a request (the hash's bytes, the side), the
-//! picture they return, and colours picked from a hash by hue.
+//! picture they return, and colours picked from a hash by hue (in Okhsl).
+
+use palette::{FromColor, Okhsl, Srgb};
 
 use crate::{GuestError, Lookup, Rgba};
 
@@ -57,29 +59,22 @@ pub fn check_side(size: u32) -> Result<(), GuestError> {
     Ok(())
 }
 
-/// An opaque colour from hue (degrees, `0..360`), saturation and lightness (`0..=1`).
+/// An opaque colour from Okhsl hue (degrees), saturation and lightness (`0..=1`).
 ///
-/// Only exact floating-point operations (`+ - * /`, `abs`, `%`, `round`), so the result is the
-/// same natively and in Wasm.
-pub fn hsl_to_rgba(hue: f64, saturation: f64, lightness: f64) -> Rgba {
-    let chroma = (1.0 - (2.0 * lightness - 1.0).abs()) * saturation;
-    let sector = hue / 60.0;
-    let x = chroma * (1.0 - (sector % 2.0 - 1.0).abs());
-    let (r, g, b) = match sector as u32 {
-        0 => (chroma, x, 0.0),
-        1 => (x, chroma, 0.0),
-        2 => (0.0, chroma, x),
-        3 => (0.0, x, chroma),
-        4 => (x, 0.0, chroma),
-        _ => (chroma, 0.0, x),
-    };
-    let m = lightness - chroma / 2.0;
-    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
-    [byte(r), byte(g), byte(b), 255]
+/// Okhsl (Björn Ottosson's) is HSL made perceptual: colours of one lightness look equally light
+/// whatever their hue, where HSL's yellows and greens glare beside its blues. Saturation `1` is
+/// the edge of the sRGB gamut at that hue and lightness. palette computes it with libm's
+/// functions, the same code natively and in Wasm, so the result is too.
+pub fn okhsl_to_rgba(hue: f64, saturation: f64, lightness: f64) -> Rgba {
+    let rgb: Srgb<f64> = Srgb::from_color(Okhsl::new(hue, saturation, lightness));
+    // Within the gamut by construction, up to rounding: clamped before the 8-bit conversion.
+    let [r, g, b] = [rgb.red, rgb.green, rgb.blue].map(|c| c.clamp(0.0, 1.0));
+    let rgb: Srgb<u8> = Srgb::new(r, g, b).into_format();
+    [rgb.red, rgb.green, rgb.blue, 255]
 }
 
-/// How a generator turns four bytes of a hash into a colour: any hue, at a saturation and
-/// lightness the settings choose, each moved by the hash by up to `variation` either way, so
+/// How a generator turns four bytes of a hash into a colour: any hue, at an Okhsl saturation
+/// and lightness the settings choose, each moved by the hash by up to `variation` either way, so
 /// that two hashes of nearly the same hue still differ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HuePalette {
@@ -131,7 +126,7 @@ impl HuePalette {
         let nudge = |byte: u8| (f64::from(byte) - 127.5) / 127.5;
         let saturation = (self.saturation + self.variation * nudge(s)).clamp(0.0, 1.0);
         let lightness = (self.lightness + self.variation * nudge(l)).clamp(0.0, 1.0);
-        hsl_to_rgba(hue, saturation, lightness)
+        okhsl_to_rgba(hue, saturation, lightness)
     }
 }
 
@@ -206,13 +201,30 @@ mod tests {
     }
 
     #[test]
-    fn hsl_gives_the_primaries_and_greys() {
-        assert_eq!(hsl_to_rgba(0.0, 1.0, 0.5), [255, 0, 0, 255]);
-        assert_eq!(hsl_to_rgba(120.0, 1.0, 0.5), [0, 255, 0, 255]);
-        assert_eq!(hsl_to_rgba(240.0, 1.0, 0.5), [0, 0, 255, 255]);
-        assert_eq!(hsl_to_rgba(359.9, 0.0, 0.5), [128, 128, 128, 255]);
-        assert_eq!(hsl_to_rgba(42.0, 1.0, 1.0), [255, 255, 255, 255]);
-        assert_eq!(hsl_to_rgba(42.0, 1.0, 0.0), [0, 0, 0, 255]);
+    fn okhsl_gives_greys_black_white_and_hues_of_one_lightness() {
+        assert_eq!(okhsl_to_rgba(0.0, 0.0, 0.0), [0, 0, 0, 255]);
+        assert_eq!(okhsl_to_rgba(123.0, 1.0, 1.0), [255, 255, 255, 255]);
+        let grey = okhsl_to_rgba(42.0, 0.0, 0.5);
+        assert!(grey[0] == grey[1] && grey[1] == grey[2], "{grey:?}");
+        // More saturation, more colour: a wider spread between the channels.
+        let spread = |[r, g, b, _]: Rgba| r.max(g).max(b) - r.min(g).min(b);
+        for hue in [0.0, 90.0, 180.0, 270.0] {
+            let (full, half) = (okhsl_to_rgba(hue, 1.0, 0.6), okhsl_to_rgba(hue, 0.5, 0.6));
+            assert!(spread(full) > spread(half) + 40, "{hue}: {full:?} {half:?}");
+        }
+        // Every hue at one lightness has nearly the same luminance, within a quarter (HSL's
+        // do not: its yellow at 50 % is more than eight times as luminous as its blue).
+        let luminance = |[r, g, b, _]: Rgba| {
+            let lin = |c: u8| ((f64::from(c) / 255.0 + 0.055) / 1.055).powf(2.4);
+            0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+        };
+        let all: Vec<f64> = (0..36)
+            .map(|step| luminance(okhsl_to_rgba(f64::from(step) * 10.0, 0.7, 0.6)))
+            .collect();
+        let (min, max) = all
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), l| (lo.min(*l), hi.max(*l)));
+        assert!(max / min < 1.25, "{min} to {max}");
     }
 
     #[test]
@@ -277,12 +289,16 @@ mod tests {
             variation: 0.0,
             ..DEFAULTS
         };
-        // Hue 0 (red) and hue 180 (cyan) at 50 % saturation, 60 % lightness.
-        assert_eq!(fixed.pick([0, 0, 0, 255]), [204, 102, 102, 255]);
-        assert_eq!(fixed.pick([0x80, 0, 9, 9]), [102, 204, 204, 255]);
+        // Without variation the last two bytes do not matter; the first two are the hue.
+        assert_eq!(fixed.pick([0, 0, 0, 255]), okhsl_to_rgba(0.0, 0.5, 0.6));
+        assert_eq!(fixed.pick([0x80, 0, 9, 9]), okhsl_to_rgba(180.0, 0.5, 0.6));
+        assert_ne!(fixed.pick([0x80, 0, 9, 9]), fixed.pick([0x90, 0, 9, 9]));
         // The extremes of the nudges: saturation 0.4 to 0.6, lightness 0.5 to 0.7.
-        assert_eq!(DEFAULTS.pick([0, 0, 0, 0]), hsl_to_rgba(0.0, 0.4, 0.5));
-        assert_eq!(DEFAULTS.pick([0, 0, 255, 255]), hsl_to_rgba(0.0, 0.6, 0.7));
+        assert_eq!(DEFAULTS.pick([0, 0, 0, 0]), okhsl_to_rgba(0.0, 0.4, 0.5));
+        assert_eq!(
+            DEFAULTS.pick([0, 0, 255, 255]),
+            okhsl_to_rgba(0.0, 0.6, 0.7)
+        );
         // Clamped at the ends of the scale.
         let bright = HuePalette {
             lightness: 1.0,

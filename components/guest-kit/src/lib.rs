@@ -23,6 +23,6 @@ mod settings;
 mod wit;
 
 pub use error::{GuestError, Misconfiguration};
-pub use generator::{HuePalette, MAX_SIDE, Picture, check_side, hsl_to_rgba, parse_hash};
+pub use generator::{HuePalette, MAX_SIDE, Picture, check_side, okhsl_to_rgba, parse_hash};
 pub use image::{Image, ImageFormat, check_rgba8};
 pub use settings::{Lookup, Rgba, parse_color, parse_hex};
