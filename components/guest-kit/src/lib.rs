@@ -7,6 +7,8 @@
 //! - [`GuestError`] mirrors the two WIT `transform-error` cases these plugins refuse with.
 //! - [`Lookup`] reads a plugin's settings into typed values, with the same misconfiguration
 //!   messages in every plugin; [`parse_color`] and [`parse_hex`] read colours and hex digits.
+//! - [`Picture`], [`parse_hash`], [`check_side`] and [`HuePalette`] are what generators share:
+//!   the picture they return, the checks of a request, and colours picked from a hash by hue.
 //! - [`wit_conversions!`] writes the conversions between a guest's generated WIT types and these
 //!   mirrors: wit-bindgen generates the WIT types anew in each guest, so only a macro can share
 //!   them.
@@ -15,10 +17,12 @@
 //! the repository, so it stands alone.
 
 mod error;
+mod generator;
 mod image;
 mod settings;
 mod wit;
 
 pub use error::{GuestError, Misconfiguration};
+pub use generator::{HuePalette, MAX_SIDE, Picture, check_side, okhsl_to_rgba, parse_hash};
 pub use image::{Image, ImageFormat, check_rgba8};
 pub use settings::{Lookup, Rgba, parse_color, parse_hex};
