@@ -157,6 +157,6 @@ mod tests {
             ImageFormat::Rgba8,
         ]
         .map(ImageFormat::name);
-        assert_eq!(names, ["jpeg", "png", "webp", "gif", "rgba8"]);
+        assert_eq!(names, ["jpeg", "png", "webp", "gif", "avif", "rgba8"]);
     }
 }
