@@ -7,6 +7,8 @@
 //! - [`GuestError`] mirrors the two WIT `transform-error` cases these plugins refuse with.
 //! - [`Lookup`] reads a plugin's settings into typed values, with the same misconfiguration
 //!   messages in every plugin; [`parse_color`] and [`parse_hex`] read colours and hex digits.
+//! - [`draw`] (with the `draw` feature) is what the drawing generators share: the request's
+//!   checks, dice thrown by the hash, colours, the `background` setting and a vector canvas.
 //! - [`wit_conversions!`] writes the conversions between a guest's generated WIT types and these
 //!   mirrors: wit-bindgen generates the WIT types anew in each guest, so only a macro can share
 //!   them.
@@ -14,6 +16,8 @@
 //! `filter-template` does not use this crate on purpose: plugin authors copy that crate out of
 //! the repository, so it stands alone.
 
+#[cfg(feature = "draw")]
+pub mod draw;
 mod error;
 mod image;
 mod settings;
