@@ -255,18 +255,32 @@ pub fn smooth_closed(points: &[(f32, f32)]) -> Option<Path> {
 
 /// A smooth open curve through `points` (a Catmull-Rom spline as cubics): waves and strokes.
 pub fn smooth_open(points: &[(f32, f32)]) -> Option<Path> {
-    let n = points.len();
-    if n < 3 {
-        return polyline(points);
+    if points.len() < 2 {
+        return None;
     }
     let mut path = PathBuilder::new();
-    path.move_to(points[0].0, points[0].1);
-    for i in 0..n - 1 {
+    spline(&mut path, points);
+    path.finish()
+}
+
+/// Continues `path` with a smooth curve through `points`: a line to the first (or a move, when
+/// the path is empty), then a Catmull-Rom spline through the rest. For shapes with one wavy
+/// side.
+pub fn spline(path: &mut PathBuilder, points: &[(f32, f32)]) {
+    let Some(&(x, y)) = points.first() else {
+        return;
+    };
+    if path.is_empty() {
+        path.move_to(x, y);
+    } else {
+        path.line_to(x, y);
+    }
+    let n = points.len();
+    for i in 0..n.saturating_sub(1) {
         let before = points[i.saturating_sub(1)];
         let after = points[(i + 2).min(n - 1)];
-        catmull_rom(&mut path, before, points[i], points[i + 1], after);
+        catmull_rom(path, before, points[i], points[i + 1], after);
     }
-    path.finish()
 }
 
 /// The cubic from `from` to `to` of the Catmull-Rom spline through the four points.
