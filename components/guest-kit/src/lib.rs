@@ -9,6 +9,8 @@
 //!   messages in every plugin; [`parse_color`] and [`parse_hex`] read colours and hex digits.
 //! - [`Picture`], [`parse_hash`], [`check_side`] and [`HuePalette`] are what generators share:
 //!   the picture they return, the checks of a request, and colours picked from a hash by hue.
+//! - [`draw`] (with the `draw` feature) is what the drawing generators share: the request's
+//!   checks, dice thrown by the hash, colours, the `background` setting and a vector canvas.
 //! - [`wit_conversions!`] writes the conversions between a guest's generated WIT types and these
 //!   mirrors: wit-bindgen generates the WIT types anew in each guest, so only a macro can share
 //!   them.
@@ -16,6 +18,8 @@
 //! `filter-template` does not use this crate on purpose: plugin authors copy that crate out of
 //! the repository, so it stands alone.
 
+#[cfg(feature = "draw")]
+pub mod draw;
 mod error;
 mod generator;
 mod image;

@@ -1,0 +1,31 @@
+//! The Wasm face of the plugin: WIT bindings, and conversions between the WIT types and
+//! [`crate::retro`]'s (guest-kit's mirrors). No decisions are made here.
+
+wit_bindgen::generate!({ world: "generator-plugin", path: "../../wit" });
+
+use avatar::plugins::config;
+use avatar::plugins::types::{Image, ImageFormat, TransformError};
+use exports::avatar::plugins::generator::{GenerateRequest, Guest};
+
+use crate::retro;
+
+guest_kit::wit_conversions!(Image, ImageFormat, TransformError);
+
+/// The exported `generator`. Stateless: each call runs in a fresh instance and reads its
+/// settings. A sprite has no text, so `initials` and `name` are not read.
+struct GenerateRetro;
+
+impl Guest for GenerateRetro {
+    fn generate(request: GenerateRequest) -> Result<Image, TransformError> {
+        let settings = retro::Settings::from_lookup(config::get)?;
+        let picture = retro::generate(&settings, &request.hash, request.size)?;
+        Ok(Image {
+            format: ImageFormat::Rgba8,
+            width: picture.size,
+            height: picture.size,
+            data: picture.data,
+        })
+    }
+}
+
+export!(GenerateRetro);
