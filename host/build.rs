@@ -19,6 +19,13 @@ const GUESTS: &[(&str, &str)] = &[
     ("filter-grayscale", "filter_grayscale"),
     ("filter-circle", "filter_circle"),
     ("generate-identicon", "generate_identicon"),
+    ("generate-silhouette", "generate_silhouette"),
+    ("generate-monsterid", "generate_monsterid"),
+    ("generate-wavatar", "generate_wavatar"),
+    ("generate-retro", "generate_retro"),
+    ("generate-robohash", "generate_robohash"),
+    ("generate-initials", "generate_initials"),
+    ("generate-color", "generate_color"),
 ];
 
 fn main() {

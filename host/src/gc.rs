@@ -88,6 +88,7 @@ mod tests {
             version: Version::new(made_at_ms, 7),
             side,
             format: ImageFormat::Png,
+            rendered: false,
         }
         .to_string()
     }

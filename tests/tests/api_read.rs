@@ -116,29 +116,31 @@ fn hashes_of_every_length_are_case_insensitive_and_stored_lower_case() {
 }
 
 #[test]
-fn size_choice_at_every_boundary() {
+fn named_sizes_are_presets_and_pixel_sizes_exact() {
     let server = TestServer::start();
     let record = server.upload_png(A, &png(1024, 1024));
     let mut names: Vec<&String> = record["sizes"].as_object().expect("sizes").keys().collect();
     names.sort();
     assert_eq!(names, ["large", "medium", "original", "small"]);
 
+    // Named sizes are their presets; sizes in pixels are exact, rendered from the smallest
+    // stored variant at least as large (or the largest, upscaled) when nobody stored them.
     let cases = [
         ("small", 128),
         ("medium", 256),
         ("large", 512),
         ("original", 1024),
-        ("1", 128),
-        ("127", 128),
+        ("1", 1),
+        ("127", 127),
         ("128", 128), // exactly a preset
-        ("129", 256), // one pixel above
+        ("129", 129), // one pixel above
         ("256", 256),
-        ("257", 512),
+        ("257", 257),
         ("512", 512),
-        ("513", 1024),
+        ("513", 513),
         ("1024", 1024),
-        ("1025", 1024), // above the largest: the largest
-        ("4096", 1024),
+        ("1025", 1025), // above the largest: the largest, upscaled
+        ("4096", 4096),
     ];
     for (size, side) in cases {
         let reply = server.get(&format!("/{A}/{size}"));
@@ -164,31 +166,26 @@ fn a_small_source_stores_only_the_sizes_it_fills_and_the_smallest() {
             stored: &["medium", "small"],
             requests: &[
                 ("small", 128),
-                ("1", 128),
-                ("200", 256),
+                ("1", 1),
+                ("200", 200),
                 ("medium", 256),
-                ("257", 256),
-                ("large", 256),
+                ("257", 257),
+                ("large", 256), // a named size is never upscaled: the largest stored
                 ("original", 256),
-                ("4096", 256),
+                ("4096", 4096),
             ],
         },
         SourceCase {
             hash: "2222222222222222222222222222222222222222",
             source: (600, 300), // the centred square is 300 pixels
             stored: &["medium", "small"],
-            requests: &[("small", 128), ("large", 256), ("4096", 256)],
+            requests: &[("small", 128), ("large", 256), ("300", 300)],
         },
         SourceCase {
             hash: "3333333333333333333333333333333333333333",
             source: (100, 100), // smaller than every preset: the smallest alone, upscaled
             stored: &["small"],
-            requests: &[
-                ("1", 128),
-                ("small", 128),
-                ("medium", 128),
-                ("original", 128),
-            ],
+            requests: &[("1", 1), ("small", 128), ("medium", 128), ("original", 128)],
         },
         SourceCase {
             hash: "4444444444444444444444444444444444444444",
@@ -197,7 +194,7 @@ fn a_small_source_stores_only_the_sizes_it_fills_and_the_smallest() {
             requests: &[
                 ("512", 512),
                 ("large", 512),
-                ("513", 512),
+                ("513", 513),
                 ("original", 512),
             ],
         },
@@ -233,9 +230,9 @@ fn a_tenants_own_presets_replace_the_defaults() {
         ("", 32),
         ("/tiny", 32),
         ("/32", 32),
-        ("/33", 300),
+        ("/33", 33), // in pixels: exactly
         ("/big", 300),
-        ("/301", 300),
+        ("/301", 301),
     ] {
         assert_image(&server.get(&format!("/{A}{size}")), side, size);
     }
@@ -363,8 +360,8 @@ fn a_backup_hash_answers_when_the_first_has_no_avatar() {
     assert_eq!(small.body, server.get(&format!("/{B}/small")).body);
     assert_image(
         &server.get(&format!("/{A}/{B}/300")),
-        512,
-        "backup in pixels",
+        300,
+        "backup in pixels, exactly",
     );
 
     // Once the first hash has an avatar, it wins.
@@ -429,15 +426,16 @@ fn default_avatar_file_is_served_at_the_requested_size() {
     let server = TestServer::builder()
         .default_avatar(json!({"file": "default-avatar.png"}))
         .start();
-    // assets/default-avatar.png is 512 x 512: `original` is not stored, `large` is the largest.
+    // assets/default-avatar.png is 512 x 512: `original` is not stored, `large` is the largest;
+    // sizes in pixels are exact.
     let cases = [
         (format!("/{MISSING}"), 256),
         (format!("/{MISSING}/small"), 128),
-        (format!("/{MISSING}/1"), 128),
-        (format!("/{MISSING}/129"), 256),
+        (format!("/{MISSING}/1"), 1),
+        (format!("/{MISSING}/129"), 129),
         (format!("/{MISSING}/large"), 512),
         (format!("/{MISSING}/original"), 512),
-        (format!("/{MISSING}/4096"), 512),
+        (format!("/{MISSING}/1000"), 1000),
         (format!("/{MISSING}/{ALSO_MISSING}/small"), 128),
     ];
     for (path, side) in &cases {
@@ -522,7 +520,8 @@ fn redirect_delivery_points_at_immutable_versioned_urls() {
         ("small", 128),
         ("large", 512),
         ("original", 1024),
-        ("129", 256),
+        ("129", 129),
+        ("256", 256),
     ] {
         let reply = server.get(&format!("/{A}/{size}"));
         assert_eq!(reply.status, 302, "{size}");
@@ -536,8 +535,8 @@ fn redirect_delivery_points_at_immutable_versioned_urls() {
     targets.dedup();
     assert_eq!(
         targets.len(),
-        4,
-        "129 pixels is the medium file: {targets:?}"
+        5,
+        "129 pixels is a rendition of its own, 256 the medium file: {targets:?}"
     );
     // HEAD answers like GET.
     let head = server.head(&format!("/{A}/small"));

@@ -1,5 +1,7 @@
 //! Where a variant's bytes live in the blob store, built *and* parsed here only:
-//! `<prefix>/<ab>/<cd>/<hash>/<version>/<side>.<ext>`, where `<prefix>` is the tenant's
+//! `<prefix>/<ab>/<cd>/<hash>/<version>/<side>.<ext>` for the sizes an upload stores, and
+//! `…/<version>/r<side>.<ext>` for a size or format rendered later from them, where
+//! `<prefix>` is the tenant's
 //! storage prefix (one or more `/`-separated segments), `<ab>` and `<cd>` are the hash's
 //! first two pairs of hex digits (they spread objects over directories and S3 partitions), and
 //! the version makes every upload's files distinct, so a replacement never overwrites a file
@@ -20,6 +22,8 @@ pub struct VariantKey {
     pub version: Version,
     pub side: u32,
     pub format: ImageFormat,
+    /// Rendered on demand from a stored variant, rather than stored by the upload.
+    pub rendered: bool,
 }
 
 impl VariantKey {
@@ -44,6 +48,10 @@ impl VariantKey {
         {
             return None;
         }
+        let (file, rendered) = match file.strip_prefix('r') {
+            Some(rest) => (rest, true),
+            None => (file, false),
+        };
         let (side, extension) = file.split_once('.')?;
         if side.is_empty() || !side.bytes().all(|b| b.is_ascii_digit()) || side.starts_with('0') {
             return None;
@@ -54,6 +62,7 @@ impl VariantKey {
             version,
             side: side.parse().ok()?,
             format: ImageFormat::from_extension(extension)?,
+            rendered,
         })
     }
 }
@@ -62,11 +71,33 @@ impl fmt::Display for VariantKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}{}/{}.{}",
+            "{}{}/{}{}.{}",
             avatar_prefix(&self.prefix, &self.hash),
             self.version,
+            if self.rendered { "r" } else { "" },
             self.side,
             self.format.extension()
+        )
+    }
+}
+
+impl VariantKey {
+    /// The key of `self`'s bytes rendered at `side` in `format`.
+    pub fn rendered(&self, side: u32, format: ImageFormat) -> Self {
+        Self {
+            side,
+            format,
+            rendered: true,
+            ..self.clone()
+        }
+    }
+
+    /// The prefix of every file of this key's version (ends with `/`).
+    pub fn version_prefix(&self) -> String {
+        format!(
+            "{}{}/",
+            avatar_prefix(&self.prefix, &self.hash),
+            self.version
         )
     }
 }
@@ -88,6 +119,7 @@ mod tests {
             version: Version::new(1, 2),
             side,
             format: ImageFormat::Png,
+            rendered: false,
         }
     }
 
@@ -116,6 +148,14 @@ mod tests {
             avatar_prefix("t", &key("t", 1).hash),
             format!("t/ab/ab/{hash}/")
         );
+        let rendered = key("a/b", 256).rendered(80, ImageFormat::Webp);
+        let text = format!("a/b/ab/ab/{hash}/00000000000100000002/r80.webp");
+        assert_eq!(rendered.to_string(), text);
+        assert_eq!(VariantKey::parse(&text), Some(rendered.clone()));
+        assert_eq!(
+            rendered.version_prefix(),
+            format!("a/b/ab/ab/{hash}/00000000000100000002/")
+        );
     }
 
     #[test]
@@ -131,6 +171,8 @@ mod tests {
             format!("t/ab/ab/{hash}/{version}/128.bmp"),
             format!("t/ab/ab/{hash}/{version}/x.png"),
             format!("t/ab/ab/{hash}/{version}/0128.png"),
+            format!("t/ab/ab/{hash}/{version}/rr128.png"),
+            format!("t/ab/ab/{hash}/{version}/r.png"),
             format!("t/ab/ab/{hash}/{version}/128"),
             format!("/t/ab/ab/{hash}/{version}/128.png"),
             "t/ab/ab/abab/zz/1.png".to_owned(),

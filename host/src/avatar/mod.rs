@@ -1,7 +1,6 @@
-//! The domain's pure parts: avatar hashes, requested sides, image formats, ratings, upload
-//! versions,
-//! storage keys (built and parsed here only), validators and conditional requests, and the
-//! clock. No I/O here.
+//! The domain's pure parts: avatar hashes, requested sides, image formats, ratings, default
+//! styles, upload versions, storage keys (built and parsed here only), validators and
+//! conditional requests, and the clock. No I/O here.
 
 pub mod clock;
 pub mod etag;
@@ -10,6 +9,7 @@ pub mod hash;
 pub mod key;
 pub mod rating;
 pub mod side;
+pub mod style;
 pub mod validators;
 pub mod version;
 
@@ -19,5 +19,6 @@ pub use hash::{AvatarHash, InvalidHash};
 pub use key::{VariantKey, avatar_prefix};
 pub use rating::Rating;
 pub use side::{InvalidSize, MAX_REQUESTED_SIDE, choose_side, parse_side};
+pub use style::Style;
 pub use validators::{Etags, Held, Validators};
 pub use version::Version;

@@ -61,6 +61,18 @@ pub struct TenantConfig {
     /// This tenant's own limits; each unset field falls back to the top-level `limits`.
     #[serde(default)]
     pub limits: TenantLimits,
+    /// The generator that draws each Gravatar default style (`d=identicon`, …) instead of the
+    /// built-in one: `{"identicon": {"plugin": "my-identicon.wasm"}}`. Default: the built-ins
+    /// (`generate-silhouette` for `mp`, `generate-identicon`, `generate-monsterid`,
+    /// `generate-wavatar`, `generate-retro`, `generate-robohash`, `generate-initials`,
+    /// `generate-color`).
+    #[serde(default)]
+    pub styles: BTreeMap<String, PluginRef>,
+    /// Host names a Gravatar request's `d=<URL>` may redirect to (exact, case-insensitive);
+    /// a URL elsewhere gets the tenant's `default_avatar`, so the service is no open redirect.
+    /// Default none.
+    #[serde(default)]
+    pub default_url_hosts: Vec<String>,
 }
 
 /// A tenant's limits. Every field defaults to the top-level `limits` value of the same name;
@@ -105,7 +117,8 @@ impl TenantConfig {
         let plugins = [&mut self.auth, &mut self.transform]
             .into_iter()
             .chain(self.filters.iter_mut())
-            .chain(generator);
+            .chain(generator)
+            .chain(self.styles.values_mut());
         for plugin in plugins {
             if plugin.plugin.ends_with(".wasm") {
                 let mut p = PathBuf::from(&plugin.plugin);
@@ -122,6 +135,7 @@ impl TenantConfig {
         if let DefaultAvatar::Generate(plugin) = &self.default_avatar {
             all.push(("generator", plugin));
         }
+        all.extend(self.styles.values().map(|p| ("style", p)));
         all
     }
 }
@@ -224,8 +238,12 @@ pub struct OutputConfig {
     /// `jpeg`, `png`, `webp`, or `null` to keep JPEG as JPEG and store the rest as PNG.
     /// Default `null`.
     pub format: Option<OutputFormat>,
-    /// JPEG quality, 1 to 100. Default 85.
+    /// Quality of lossy encodings (JPEG, lossy WebP, AVIF), 1 to 100. Default 85.
     pub quality: u8,
+    /// When a request names no format (no extension) and its `Accept` lists `image/avif` or
+    /// `image/webp`, answer with the smallest of the stored format and those, rendered on
+    /// first use and cached. Default `true`.
+    pub negotiate: bool,
 }
 
 impl Default for OutputConfig {
@@ -233,6 +251,7 @@ impl Default for OutputConfig {
         Self {
             format: None,
             quality: defaults::QUALITY,
+            negotiate: true,
         }
     }
 }

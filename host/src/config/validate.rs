@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::defaults::MAX_PLUGIN_MEMORY_MIB;
 use super::tenant::{DefaultAvatar, TenantConfig, TenantLimits};
 use super::{Config, Limits};
-use crate::avatar::{AvatarHash, MAX_REQUESTED_SIDE};
+use crate::avatar::{AvatarHash, MAX_REQUESTED_SIDE, Style};
 
 /// A failed check: the key's path and what is wrong with it.
 pub(super) type Invalid = (String, String);
@@ -94,6 +94,26 @@ fn tenant(t: &TenantConfig, at: &dyn Fn(&str) -> String) -> Result<(), Invalid> 
         && !AvatarHash::looks_like(h)
     {
         return bad(at("default_avatar.hash"), "must be a 32, 40 or 64 hex hash");
+    }
+    for name in t.styles.keys() {
+        if Style::parse(name).is_none_or(|s| s.name() != name) {
+            return bad(
+                at(&format!("styles.{name}")),
+                "not a default style: mp, identicon, monsterid, wavatar, retro, robohash, initials, color",
+            );
+        }
+    }
+    for host in &t.default_url_hosts {
+        let ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':'));
+        if !ok {
+            return bad(
+                at("default_url_hosts"),
+                "host names only, such as \"cdn.example.com\"",
+            );
+        }
     }
     Ok(())
 }

@@ -35,9 +35,9 @@ async fn get_avatar(
     State(app): State<AppState>,
     AvatarRead { tenant, request }: AvatarRead,
 ) -> Result<Response, ApiError> {
-    let answer = app.service.read(&tenant, &request).await?;
+    let reply = app.service.read(&tenant, &request).await?;
     let cache_control = format!("public, max-age={}", tenant.cache_max_age);
-    Ok(respond(answer, &cache_control))
+    Ok(respond(reply, &cache_control))
 }
 
 /// `HEAD /{hash}`: `204` when the avatar exists, `404` when not. No backup, no default.

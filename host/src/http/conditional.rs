@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::avatar::{Etags, Held};
-use crate::service::{Answer, Content};
+use crate::service::{Answer, Content, Reply};
 
 /// What the client holds, from its conditional headers.
 pub fn held(headers: &HeaderMap) -> Held {
@@ -36,9 +36,21 @@ pub fn held(headers: &HeaderMap) -> Held {
     }
 }
 
-/// The response to `answer`: an image served with `cache_control`, a `304`, or a redirect
-/// that is not cached (a replacement points it elsewhere and removes its old target).
-pub fn respond(answer: Answer, cache_control: &str) -> Response {
+/// The response to `reply`: an image served with `cache_control`, a `304`, a redirect to a
+/// variant that is not cached (a replacement points it elsewhere and removes its old target),
+/// or a redirect to a default elsewhere, cached like an image. A negotiated answer varies on
+/// `Accept`.
+pub fn respond(reply: Reply, cache_control: &str) -> Response {
+    let mut response = answer(reply.answer, cache_control);
+    if reply.negotiated {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept"));
+    }
+    response
+}
+
+fn answer(answer: Answer, cache_control: &str) -> Response {
     let (validators, format, content) = match answer {
         Answer::Redirect { location } => {
             return (
@@ -46,6 +58,16 @@ pub fn respond(answer: Answer, cache_control: &str) -> Response {
                 [
                     (header::LOCATION, location),
                     (header::CACHE_CONTROL, "no-cache".to_owned()),
+                ],
+            )
+                .into_response();
+        }
+        Answer::Elsewhere { location } => {
+            return (
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, location),
+                    (header::CACHE_CONTROL, cache_control.to_owned()),
                 ],
             )
                 .into_response();

@@ -127,7 +127,14 @@ fn allow_origin(tenant: &Tenant, origin: Option<&str>, response: &mut Response) 
     };
     let headers = response.headers_mut();
     if allowed != "*" {
-        headers.append(header::VARY, HeaderValue::from_static("origin"));
+        // One `Vary` line: the answer may already vary on `Accept`.
+        let vary = match headers.get(header::VARY).and_then(|v| v.to_str().ok()) {
+            Some(existing) => HeaderValue::from_str(&format!("{existing}, origin")).ok(),
+            None => Some(HeaderValue::from_static("origin")),
+        };
+        if let Some(vary) = vary {
+            headers.insert(header::VARY, vary);
+        }
     }
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
     headers.insert(

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::AppState;
+use super::accept::preferred;
 use super::conditional::held;
 use super::error::ApiError;
 use crate::avatar::{AvatarHash, InvalidSize, parse_side};
@@ -40,17 +41,23 @@ fn parse_hash(segment: &str) -> Result<AvatarHash, ApiError> {
     AvatarHash::parse(segment).map_err(|e| ApiError::bad_request("invalid-hash", e.to_string()))
 }
 
-fn parse_size(tenant: &Tenant, segment: &str) -> Result<u32, ApiError> {
-    parse_side(segment, &tenant.sizes.presets).map_err(|e| {
-        let message = match e {
-            InvalidSize::UnknownName(_) => {
-                let names: Vec<&str> = tenant.sizes.presets.keys().map(String::as_str).collect();
-                format!("{e}; use one of {} or 1 to 4096 pixels", names.join(", "))
-            }
-            InvalidSize::OutOfRange => e.to_string(),
-        };
-        ApiError::bad_request("invalid-size", message)
-    })
+/// The side a size segment asks for, and whether it was in pixels (so exactly that side)
+/// rather than a preset's name.
+fn parse_size(tenant: &Tenant, segment: &str) -> Result<(u32, bool), ApiError> {
+    let exact = !tenant.sizes.presets.contains_key(segment);
+    parse_side(segment, &tenant.sizes.presets)
+        .map(|side| (side, exact))
+        .map_err(|e| {
+            let message = match e {
+                InvalidSize::UnknownName(_) => {
+                    let names: Vec<&str> =
+                        tenant.sizes.presets.keys().map(String::as_str).collect();
+                    format!("{e}; use one of {} or 1 to 4096 pixels", names.join(", "))
+                }
+                InvalidSize::OutOfRange => e.to_string(),
+            };
+            ApiError::bad_request("invalid-size", message)
+        })
 }
 
 /// The path's segments, in order.
@@ -74,13 +81,12 @@ impl FromRequestParts<AppState> for AvatarRead {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let tenant = tenant_of(parts);
         let segments = segments(parts, state).await?;
-        let (hash, backup, side) = match segments.as_slice() {
-            [hash] => (parse_hash(hash)?, None, tenant.sizes.default_side),
-            [hash, second] if AvatarHash::looks_like(second) => (
-                parse_hash(hash)?,
-                Some(parse_hash(second)?),
-                tenant.sizes.default_side,
-            ),
+        let default = (tenant.sizes.default_side, false);
+        let (hash, backup, (side, exact)) = match segments.as_slice() {
+            [hash] => (parse_hash(hash)?, None, default),
+            [hash, second] if AvatarHash::looks_like(second) => {
+                (parse_hash(hash)?, Some(parse_hash(second)?), default)
+            }
             [hash, size] => (parse_hash(hash)?, None, parse_size(&tenant, size)?),
             [hash, backup, size] => (
                 parse_hash(hash)?,
@@ -90,10 +96,10 @@ impl FromRequestParts<AppState> for AvatarRead {
             _ => return Err(super::not_found().await),
         };
         let request = ReadRequest {
-            hash,
-            backup,
-            side,
+            exact,
+            format: preferred(&parts.headers),
             held: held(&parts.headers),
+            ..ReadRequest::native(hash, backup, side)
         };
         Ok(Self { tenant, request })
     }

@@ -10,6 +10,7 @@ use axum::routing::get;
 use super::AppState;
 use super::conditional::{held, respond};
 use super::error::ApiError;
+use crate::service::Reply;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -24,5 +25,9 @@ async fn get_media(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let answer = app.service.media(&key, &held(&headers)).await?;
-    Ok(respond(answer, IMMUTABLE))
+    let reply = Reply {
+        answer,
+        negotiated: false,
+    };
+    Ok(respond(reply, IMMUTABLE))
 }

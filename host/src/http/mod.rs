@@ -3,11 +3,13 @@
 //! CORS). Handlers parse (with `extract.rs`) and answer (with `conditional.rs` and
 //! `error.rs`); each calls one `Service` operation.
 
+mod accept;
 mod avatars;
 mod conditional;
 mod edge;
 mod error;
 mod extract;
+mod gravatar;
 mod health;
 mod media;
 mod time;
@@ -40,6 +42,7 @@ fn routes() -> Router<AppState> {
     Router::new()
         .merge(health::routes())
         .merge(media::routes())
+        .merge(gravatar::routes())
         .merge(avatars::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

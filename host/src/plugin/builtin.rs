@@ -9,6 +9,13 @@ pub const BUILTIN_PLUGINS: &[&str] = &[
     "filter-grayscale",
     "filter-circle",
     "generate-identicon",
+    "generate-silhouette",
+    "generate-monsterid",
+    "generate-wavatar",
+    "generate-retro",
+    "generate-robohash",
+    "generate-initials",
+    "generate-color",
 ];
 
 /// The component bytes of the embedded plugin `name`.
@@ -34,6 +41,34 @@ pub fn builtin(name: &str) -> Option<&'static [u8]> {
         "generate-identicon" => Some(include_bytes!(concat!(
             env!("OUT_DIR"),
             "/generate_identicon.wasm"
+        ))),
+        "generate-silhouette" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_silhouette.wasm"
+        ))),
+        "generate-monsterid" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_monsterid.wasm"
+        ))),
+        "generate-wavatar" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_wavatar.wasm"
+        ))),
+        "generate-retro" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_retro.wasm"
+        ))),
+        "generate-robohash" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_robohash.wasm"
+        ))),
+        "generate-initials" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_initials.wasm"
+        ))),
+        "generate-color" => Some(include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/generate_color.wasm"
         ))),
         _ => None,
     }

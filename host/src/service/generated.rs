@@ -1,6 +1,6 @@
-//! Generated defaults: the picture a tenant's generator draws for a hash without an avatar,
-//! known by its validator before it is drawn, drawn once as one of the tenant's plugin jobs
-//! and then served from the image cache.
+//! Generated defaults: the picture a generator draws for a hash without an avatar, known by
+//! its validator before it is drawn, drawn once as one of the tenant's plugin jobs and then
+//! served from the image cache; and the transparent `blank` default.
 
 use std::sync::Arc;
 
@@ -9,15 +9,26 @@ use bytes::Bytes;
 use super::{Service, ServiceError};
 use crate::avatar::{AvatarHash, ImageFormat, Recipe};
 use crate::plugin::{GenerateRequest, GeneratorPlugin};
-use crate::tenant::{DefaultPolicy, Stage, Tenant, jobs};
+use crate::tenant::{Stage, Tenant, jobs};
 
-/// A generated picture to serve: what to draw, and its validator.
-#[derive(Debug, Clone)]
+/// A generated picture to serve: what to draw and with which generator, and its validator.
+#[derive(Clone)]
 pub(super) struct Generated {
+    pub generator: Stage<GeneratorPlugin>,
     pub request: GenerateRequest,
     pub format: ImageFormat,
     /// From everything the pixels depend on.
     pub etag: String,
+}
+
+impl std::fmt::Debug for Generated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generated")
+            .field("generator", &self.generator.plugin.name())
+            .field("side", &self.request.side)
+            .field("etag", &self.etag)
+            .finish()
+    }
 }
 
 impl Generated {
@@ -27,9 +38,15 @@ impl Generated {
         generator: &Stage<GeneratorPlugin>,
         hash: &AvatarHash,
         side: u32,
+        initials: Option<String>,
+        name: Option<String>,
     ) -> Self {
         let pipeline = &tenant.pipeline;
         let format = pipeline.generated_format();
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map_or(vec![0], |t| [&[1], t.as_bytes()].concat())
+        };
         let mut recipe = Recipe::default()
             .with(generator.plugin.digest())
             .settings(generator.settings.iter())
@@ -37,6 +54,8 @@ impl Generated {
             .settings(pipeline.transform.settings.iter())
             .with(hash.as_str())
             .with(side.to_le_bytes())
+            .with(text(&initials))
+            .with(text(&name))
             .with(format.name())
             .with([pipeline.output.quality]);
         for filter in &pipeline.filters {
@@ -45,11 +64,12 @@ impl Generated {
                 .settings(filter.settings.iter());
         }
         Self {
+            generator: generator.clone(),
             request: GenerateRequest {
                 hash: hash.to_string(),
                 side,
-                initials: None,
-                name: None,
+                initials,
+                name,
             },
             format,
             etag: recipe.etag(),
@@ -68,15 +88,30 @@ impl Service {
         if let Some(bytes) = self.cache.image(&key) {
             return Ok(bytes);
         }
-        let DefaultPolicy::Generate(generator) = &tenant.default_avatar else {
-            return Err(ServiceError::NotFound);
-        };
-        let (generator, request) = (generator.clone(), g.request.clone());
+        let (generator, request) = (g.generator.clone(), g.request.clone());
         let image = jobs::run(tenant, move |tenant| {
             tenant.pipeline.draw(&generator, &request)
         })
         .await
         .map_err(|e| ServiceError::from_job(tenant, e))?;
+        let bytes = Bytes::from(image.data);
+        self.cache.put_image(&key, bytes.clone());
+        Ok(bytes)
+    }
+
+    /// A transparent PNG of `side` pixels, encoded by the tenant's transform once.
+    pub(super) async fn blank(
+        &self,
+        tenant: &Arc<Tenant>,
+        side: u32,
+    ) -> Result<Bytes, ServiceError> {
+        let key = format!("blank/{}/{side}", tenant.id);
+        if let Some(bytes) = self.cache.image(&key) {
+            return Ok(bytes);
+        }
+        let image = jobs::run(tenant, move |tenant| tenant.pipeline.blank(side))
+            .await
+            .map_err(|e| ServiceError::from_job(tenant, e))?;
         let bytes = Bytes::from(image.data);
         self.cache.put_image(&key, bytes.clone());
         Ok(bytes)

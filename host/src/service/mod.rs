@@ -1,18 +1,21 @@
-//! The avatar service's operations, one per request: read an avatar (`read.rs`) or a stored
-//! object (`media`), upload and delete (`write.rs`), authorise; generated defaults are drawn in
-//! `generated.rs`, bytes handed out in `content.rs`. HTTP handlers call exactly one of these
-//! per request.
+//! The avatar service's operations, one per request: read an avatar (`read.rs`, from the
+//! source `source.rs` picks, rendered by `render.rs` when nobody stored that side or format)
+//! or a stored object (`media`), upload and delete (`write.rs`), authorise; generated defaults
+//! are drawn in `generated.rs`, bytes handed out in `content.rs`. HTTP handlers call exactly
+//! one of these per request.
 
 mod content;
 mod generated;
 mod read;
+mod render;
+mod source;
 mod write;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use content::Content;
-pub use read::{Answer, ReadRequest};
+pub use read::{Answer, Fallback, FormatWish, ReadRequest, Reply};
 pub use write::{REPLACED_FILES_GRACE, Uploaded};
 
 use crate::avatar::{AvatarHash, clock};
@@ -88,6 +91,7 @@ pub struct Service {
     store: SharedStore,
     cache: Arc<Cache>,
     links: Links,
+    renditions: Arc<render::Renditions>,
     started_at: SystemTime,
 }
 
@@ -106,6 +110,7 @@ impl Service {
             store,
             cache,
             links,
+            renditions: Arc::default(),
             started_at: SystemTime::now(),
         }
     }

@@ -1,19 +1,18 @@
-//! Reading: which image answers a request (the hash's stored variant, its backup's, or the
-//! tenant's default), its validators, and its bytes unless the client's copy is current; in
-//! `redirect` delivery, where the stored variant lives instead. Also the objects behind the
-//! immutable `/_media/` URLs.
+//! Reading: which picture answers a request (the hash's stored avatar, its backup's, or a
+//! default), at exactly the side asked and in the format asked or preferred, with its
+//! validators, and its bytes unless the client's copy is current; in `redirect` delivery,
+//! where a stored avatar's variant lives instead. Also the objects behind `/_media/` URLs.
 
 use std::sync::Arc;
 
 use super::content::Content;
-use super::generated::Generated;
+use super::source::Source;
 use super::{Service, ServiceError};
-use crate::avatar::{AvatarHash, Held, ImageFormat, Validators, VariantKey, choose_side, clock};
-use crate::catalog::{AvatarRecord, Variant};
+use crate::avatar::{AvatarHash, Held, ImageFormat, Rating, Style, Validators, VariantKey, clock};
 use crate::config::Delivery;
-use crate::tenant::{DefaultImage, DefaultPolicy, Tenant};
+use crate::tenant::Tenant;
 
-/// A request for an avatar.
+/// A request for a picture.
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
     pub hash: AvatarHash,
@@ -21,8 +20,69 @@ pub struct ReadRequest {
     pub backup: Option<AvatarHash>,
     /// The side wanted, in pixels.
     pub side: u32,
+    /// Whether the answer must be exactly `side` pixels (rendered when nobody stored that
+    /// size), or the stored variant that suits it best (a named size: no rendering).
+    pub exact: bool,
+    pub format: FormatWish,
+    /// What answers when no avatar qualifies.
+    pub fallback: Fallback,
+    /// Answer with the fallback even when an avatar exists (Gravatar's `f=y`).
+    pub force_default: bool,
+    /// The highest rating shown; an avatar rated above it is not (Gravatar's `r=`).
+    pub max_rating: Rating,
+    /// For default pictures that draw text: letters as they are (`initials=`).
+    pub initials: Option<String>,
+    /// For default pictures that draw text: a name to take letters from (`name=`).
+    pub name: Option<String>,
     /// What the client already holds.
     pub held: Held,
+}
+
+impl ReadRequest {
+    /// A native-API request: `side` exactly, in the stored format, any rating, the tenant's
+    /// default when there is no avatar.
+    pub fn native(hash: AvatarHash, backup: Option<AvatarHash>, side: u32) -> Self {
+        Self {
+            hash,
+            backup,
+            side,
+            exact: true,
+            format: FormatWish::Stored,
+            fallback: Fallback::Tenant,
+            force_default: false,
+            max_rating: Rating::X,
+            initials: None,
+            name: None,
+            held: Held::nothing(),
+        }
+    }
+}
+
+/// The format a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatWish {
+    /// The stored format.
+    Stored,
+    /// This one (the URL named it).
+    Exact(ImageFormat),
+    /// The smallest of the stored format and those the client accepts (its `Accept`).
+    Prefer { avif: bool, webp: bool },
+}
+
+/// What answers a request whose hash has no avatar that qualifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fallback {
+    /// The tenant's `default_avatar`.
+    Tenant,
+    /// `404`.
+    NotFound,
+    /// A picture of this style, drawn for the hash.
+    Style(Style),
+    /// A transparent PNG.
+    Blank,
+    /// A redirect to this URL, when its host is one the tenant allows; else the tenant's
+    /// default.
+    Url(String),
 }
 
 /// How to answer a read.
@@ -36,19 +96,15 @@ pub enum Answer {
     },
     /// `redirect` delivery: the stored variant's immutable URL.
     Redirect { location: String },
+    /// A default picture elsewhere (`d=<URL>`).
+    Elsewhere { location: String },
 }
 
-/// The image that answers a read, before its bytes are read.
-pub(super) enum Resolved {
-    /// A stored variant of `record`.
-    Stored {
-        record: Arc<AvatarRecord>,
-        variant: Variant,
-    },
-    /// The tenant's default image, made from a file.
-    Default(DefaultImage),
-    /// A picture the tenant's generator draws for this hash (made on first use, then cached).
-    Generated(Generated),
+/// An answer, and whether it depends on the request's `Accept` (so caches must vary on it).
+#[derive(Debug)]
+pub struct Reply {
+    pub answer: Answer,
+    pub negotiated: bool,
 }
 
 impl Service {
@@ -58,48 +114,81 @@ impl Service {
         &self,
         tenant: &Arc<Tenant>,
         request: &ReadRequest,
-    ) -> Result<Answer, ServiceError> {
+    ) -> Result<Reply, ServiceError> {
+        let negotiated =
+            matches!(request.format, FormatWish::Prefer { .. }) && tenant.pipeline.output.negotiate;
         let mut attempts = 0;
         loop {
-            let resolved = self.resolve(tenant, request).await?;
-            if let (Delivery::Redirect, Resolved::Stored { variant, .. }) =
-                (self.links.delivery, &resolved)
-            {
-                let location = self.media_url(&variant.key).await?;
-                return Ok(Answer::Redirect { location });
-            }
-            let (validators, format) = self.validators(&resolved);
-            if request.held.is_current(&validators) {
-                return Ok(Answer::Image {
-                    validators,
-                    format,
-                    content: None,
-                });
-            }
-            let content = match &resolved {
-                Resolved::Default(image) => Content::Whole(image.bytes.clone()),
-                Resolved::Generated(g) => Content::Whole(self.draw(tenant, g).await?),
-                Resolved::Stored { record, variant } => match self.open_object(&variant.key).await?
-                {
-                    Some(content) => content,
-                    None if attempts < 3 => {
-                        attempts += 1;
+            let source = self.resolve(tenant, request).await?;
+            match self.answer(tenant, &source, request).await {
+                Err(ServiceError::MissingFile { key }) => {
+                    if attempts >= 3 {
+                        return Err(ServiceError::MissingFile { key });
+                    }
+                    attempts += 1;
+                    if let Source::Stored { record, .. } = &source {
                         self.cache.invalidate(&record.tenant, &record.hash);
-                        continue;
                     }
-                    None => {
-                        return Err(ServiceError::MissingFile {
-                            key: variant.key.clone(),
-                        });
-                    }
-                },
+                }
+                answer => {
+                    return Ok(Reply {
+                        answer: answer?,
+                        negotiated,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The answer `source` gives `request`.
+    async fn answer(
+        &self,
+        tenant: &Arc<Tenant>,
+        source: &Source,
+        request: &ReadRequest,
+    ) -> Result<Answer, ServiceError> {
+        if let Source::Elsewhere(location) = source {
+            return Ok(Answer::Elsewhere {
+                location: location.clone(),
+            });
+        }
+        let side = if request.exact {
+            request.side
+        } else {
+            source.shape().0
+        };
+        let format = self.choose_format(tenant, source, side, request).await?;
+        if self.links.delivery == Delivery::Redirect
+            && let Some(key) = source.stored_key()
+        {
+            let key = if source.is(side, format) {
+                key.to_string()
+            } else {
+                self.persist_rendition(tenant, source, &key.rendered(side, format))
+                    .await?
             };
+            return Ok(Answer::Redirect {
+                location: self.media_url(&key).await?,
+            });
+        }
+        let validators = self.validators_of(tenant, source, side, format);
+        if request.held.is_current(&validators) {
             return Ok(Answer::Image {
                 validators,
                 format,
-                content: Some(content),
+                content: None,
             });
         }
+        let content = if source.is(side, format) {
+            self.source_content(tenant, source).await?
+        } else {
+            Content::Whole(self.rendition(tenant, source, side, format).await?)
+        };
+        Ok(Answer::Image {
+            validators,
+            format,
+            content: Some(content),
+        })
     }
 
     /// Whether `hash` has an avatar (no backup, no default).
@@ -114,8 +203,9 @@ impl Service {
         let parsed = VariantKey::parse(key).ok_or(ServiceError::NotFound)?;
         let validators = Validators {
             etag: format!(
-                "{}-{}-{}",
+                "{}-{}{}-{}",
                 parsed.version,
+                if parsed.rendered { "r" } else { "" },
                 parsed.side,
                 parsed.format.extension()
             ),
@@ -131,107 +221,5 @@ impl Service {
             format: parsed.format,
             content,
         })
-    }
-
-    /// The record of `hash`, through the cache.
-    pub(super) async fn find(
-        &self,
-        tenant: &Tenant,
-        hash: &AvatarHash,
-    ) -> Result<Option<Arc<AvatarRecord>>, ServiceError> {
-        if let Some(cached) = self.cache.record(&tenant.id, hash.as_str()) {
-            return Ok(cached);
-        }
-        let generation = self.cache.generation();
-        let record = self
-            .catalog
-            .find(&tenant.id, hash.as_str())
-            .await?
-            .map(Arc::new);
-        self.cache
-            .put_record(generation, &tenant.id, hash.as_str(), record.clone());
-        Ok(record)
-    }
-
-    /// Which image answers `request`: the hash's, its backup's, else the tenant's default.
-    async fn resolve(
-        &self,
-        tenant: &Tenant,
-        request: &ReadRequest,
-    ) -> Result<Resolved, ServiceError> {
-        let side = request.side;
-        for candidate in std::iter::once(&request.hash).chain(&request.backup) {
-            if let Some(found) = self.resolve_stored(tenant, candidate, side).await? {
-                return Ok(found);
-            }
-        }
-        match &tenant.default_avatar {
-            DefaultPolicy::NotFound => Err(ServiceError::NotFound),
-            DefaultPolicy::Hash(default) => self
-                .resolve_stored(tenant, default, side)
-                .await?
-                .ok_or(ServiceError::NotFound),
-            DefaultPolicy::Images(images) => {
-                let side = choose_side(images.iter().map(|i| i.side), side)
-                    .ok_or(ServiceError::NotFound)?;
-                let image = images.iter().find(|i| i.side == side);
-                Ok(Resolved::Default(
-                    image.expect("chosen among these").clone(),
-                ))
-            }
-            DefaultPolicy::Generate(generator) => {
-                let side = choose_side(tenant.sizes.stored.iter().copied(), side)
-                    .ok_or(ServiceError::NotFound)?;
-                Ok(Resolved::Generated(Generated::new(
-                    tenant,
-                    generator,
-                    &request.hash,
-                    side,
-                )))
-            }
-        }
-    }
-
-    async fn resolve_stored(
-        &self,
-        tenant: &Tenant,
-        hash: &AvatarHash,
-        side: u32,
-    ) -> Result<Option<Resolved>, ServiceError> {
-        let Some(record) = self.find(tenant, hash).await? else {
-            return Ok(None);
-        };
-        let Some(chosen) = choose_side(record.variants.iter().map(|v| v.side), side) else {
-            return Ok(None);
-        };
-        let variant = record.variants.iter().find(|v| v.side == chosen).cloned();
-        Ok(variant.map(|variant| Resolved::Stored { record, variant }))
-    }
-
-    /// The validators and format of what `resolved` serves.
-    fn validators(&self, resolved: &Resolved) -> (Validators, ImageFormat) {
-        match resolved {
-            Resolved::Stored { record, variant } => (
-                Validators {
-                    etag: variant.etag.clone(),
-                    modified: clock::from_millis(record.updated_at),
-                },
-                record.format,
-            ),
-            Resolved::Default(image) => (
-                Validators {
-                    etag: image.etag.clone(),
-                    modified: self.started_at,
-                },
-                image.format,
-            ),
-            Resolved::Generated(g) => (
-                Validators {
-                    etag: g.etag.clone(),
-                    modified: self.started_at,
-                },
-                g.format,
-            ),
-        }
     }
 }

@@ -58,6 +58,7 @@ impl Service {
                     version: version.clone(),
                     side: image.width,
                     format,
+                    rendered: false,
                 }
                 .to_string(),
             })
@@ -97,15 +98,15 @@ impl Service {
         };
         self.cache.invalidate(&tenant.id, hash.as_str());
 
-        // 3. The previous version's files, once readers holding it are done.
+        // 3. The previous version's files (its renditions too), once readers holding it are
+        // done.
         let mut record = record;
         if let Some(previous) = previous {
             record.created_at = previous.created_at;
-            let keys: Vec<String> = previous.variants.into_iter().map(|v| v.key).collect();
             let service = self.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(REPLACED_FILES_GRACE).await;
-                service.remove_files(keys).await;
+                service.remove_version(&previous).await;
             });
         }
         let direct_urls = match self.links.delivery {
@@ -157,6 +158,22 @@ impl Service {
             self.store.delete(&key).await?;
         }
         Ok(())
+    }
+
+    /// Removes every file of `record`'s version: its variants, and what was rendered from them.
+    async fn remove_version(&self, record: &AvatarRecord) {
+        let mut keys: Vec<String> = record.variants.iter().map(|v| v.key.clone()).collect();
+        if let Some(prefix) = keys.first().and_then(|k| VariantKey::parse(k)) {
+            match self.store.list(&prefix.version_prefix()).await {
+                Ok(listed) => keys.extend(listed.into_iter().map(|o| o.key)),
+                Err(error) => {
+                    tracing::warn!(%error, "could not list a replaced version's files; `avatar gc` will");
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        self.remove_files(keys).await;
     }
 
     async fn remove_files(&self, keys: Vec<String>) {

@@ -1,14 +1,15 @@
 //! Building a tenant from its section of the configuration: loading and checking its
 //! plugins, its sizes and limits, and making its default avatar.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::pipeline::{Output, Pipeline, Stage};
-use super::{Cors, DefaultImage, DefaultPolicy, Jobs, Sizes, Tenant, default_max_jobs};
-use crate::avatar::{AvatarHash, etag_of};
+use super::{Cors, DefaultImage, DefaultPolicy, Gravatar, Jobs, Sizes, Tenant, default_max_jobs};
+use crate::avatar::{AvatarHash, Style, etag_of};
 use crate::config::{Config, DefaultAvatar, PluginRef, TenantConfig};
 use crate::plugin::{BUILTIN_PLUGINS, CallLimits, PluginError, Runtime, Settings, builtin};
 
@@ -122,6 +123,7 @@ pub(super) fn build(
         output: Output {
             format: t.output.format.map(|f| f.format()),
             quality: t.output.quality,
+            negotiate: t.output.negotiate,
         },
         stored_sides: sizes.stored.clone(),
         max_source_pixels: limits.max_source_pixels,
@@ -147,7 +149,35 @@ pub(super) fn build(
             Cors::Origins(t.cors_origins.clone())
         },
         jobs: Jobs::new(max_jobs, Duration::from_millis(limits.plugin_deadline_ms)),
+        gravatar: gravatar(&loader)?,
         limits,
+    })
+}
+
+/// A generator for every default style (the tenant's, else the built-in), and the hosts a
+/// `d=<URL>` may name.
+fn gravatar(loader: &Loader<'_>) -> Result<Gravatar, TenantError> {
+    let t = loader.tenant;
+    let mut styles = BTreeMap::new();
+    for style in Style::ALL {
+        let plugin = t
+            .styles
+            .get(style.name())
+            .cloned()
+            .unwrap_or_else(|| PluginRef {
+                plugin: style.builtin_plugin().to_owned(),
+                config: serde_json::Map::new(),
+            });
+        let stage = loader.stage(&plugin, plugin.settings(), Runtime::load_generator)?;
+        styles.insert(style, stage);
+    }
+    Ok(Gravatar {
+        styles,
+        default_url_hosts: t
+            .default_url_hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
     })
 }
 

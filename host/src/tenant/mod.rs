@@ -17,7 +17,7 @@ pub use build::TenantError;
 pub use jobs::{JobError, Jobs, default_max_jobs};
 pub use pipeline::{Output, Pipeline, PipelineError, Role, Stage};
 
-use crate::avatar::{AvatarHash, ImageFormat};
+use crate::avatar::{AvatarHash, ImageFormat, Style};
 use crate::config::{Config, Limits};
 use crate::plugin::{AuthPlugin, AuthRequest, GeneratorPlugin, Grant, PluginError, Runtime};
 
@@ -38,6 +38,16 @@ pub struct Tenant {
     pub limits: Limits,
     pub cors: Cors,
     pub jobs: Jobs,
+    /// What Gravatar-style requests may ask for beyond the native API.
+    pub gravatar: Gravatar,
+}
+
+/// A tenant's answers to Gravatar's `d=`: a generator per default style, and the hosts a
+/// `d=<URL>` may redirect to.
+pub struct Gravatar {
+    pub styles: BTreeMap<Style, Stage<GeneratorPlugin>>,
+    /// Lower case.
+    pub default_url_hosts: Vec<String>,
 }
 
 /// A tenant's sizes.
@@ -126,6 +136,9 @@ impl Tenant {
         }
         if let DefaultPolicy::Generate(g) = &self.default_avatar {
             all.push(("generator", g.plugin.name(), g.plugin.digest()));
+        }
+        for g in self.gravatar.styles.values() {
+            all.push(("style", g.plugin.name(), g.plugin.digest()));
         }
         all
     }

@@ -84,6 +84,8 @@ pub struct Output {
     /// pixels transparent).
     pub format: Option<ImageFormat>,
     pub quality: u8,
+    /// Whether reads that name no format may be answered in AVIF or WebP.
+    pub negotiate: bool,
 }
 
 /// A tenant's pipeline.
@@ -157,6 +159,72 @@ impl Pipeline {
             ));
         }
         let mut images = self.filter_and_encode(vec![image], false)?;
+        Ok(images.remove(0))
+    }
+
+    /// Renders `source` (an image this pipeline made: a stored variant, a default, a generated
+    /// picture) at exactly `side` pixels in `format`, with the transform alone: `source`
+    /// already went through the filters. Blocking: call it off the async workers.
+    pub fn render(
+        &self,
+        source: &[u8],
+        side: u32,
+        format: ImageFormat,
+    ) -> Result<Image, PipelineError> {
+        let spec = TransformSpec {
+            sides: vec![side],
+            format: Some(format),
+            quality: self.output.quality,
+            max_pixels: self.max_source_pixels,
+            crop: None,
+        };
+        let stage = &self.transform;
+        let mut images = self.call(Role::Transform, stage.plugin.name(), || {
+            stage
+                .plugin
+                .transform(&stage.settings, &stage.limits, source, &spec)
+        })?;
+        let one = images.len() == 1
+            && images[0].format == format
+            && images[0].width == side
+            && images[0].height == side
+            && !images[0].data.is_empty();
+        if !one {
+            return Err(self.broken(
+                Role::Transform,
+                stage.plugin.name(),
+                format!("asked for one {side}x{side} {format} image, returned something else"),
+            ));
+        }
+        Ok(images.remove(0))
+    }
+
+    /// A fully transparent PNG of `side` pixels (Gravatar's `d=blank`), encoded by the
+    /// transform. Blocking: call it off the async workers.
+    pub fn blank(&self, side: u32) -> Result<Image, PipelineError> {
+        let pixels = Image {
+            format: ImageFormat::Rgba8,
+            width: side,
+            height: side,
+            data: vec![0; side as usize * side as usize * 4],
+        };
+        let stage = &self.transform;
+        let mut images = self.call(Role::Encode, stage.plugin.name(), || {
+            stage.plugin.encode(
+                &stage.settings,
+                &stage.limits,
+                vec![pixels],
+                ImageFormat::Png,
+                self.output.quality,
+            )
+        })?;
+        if images.len() != 1 || images[0].format != ImageFormat::Png || images[0].width != side {
+            return Err(self.broken(
+                Role::Encode,
+                stage.plugin.name(),
+                format!("asked for one {side}x{side} png image, returned something else"),
+            ));
+        }
         Ok(images.remove(0))
     }
 
