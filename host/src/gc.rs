@@ -2,8 +2,11 @@
 //! between storing an upload's files and committing its record, or by a failed delete) and
 //! removes them. Only keys of the service's own layout (`avatar::VariantKey`) under a
 //! configured tenant's prefix are judged; files younger than `min_age` are never touched, so
-//! an upload in flight, whose record is not committed yet, keeps its files.
+//! an upload in flight, whose record is not committed yet, keeps its files. A rendition (a
+//! size or format rendered on demand, `r<side>.<ext>`) lives as long as the version it was
+//! rendered from.
 
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime};
 
 use crate::avatar::{VariantKey, clock};
@@ -19,7 +22,7 @@ pub struct GcReport {
     pub young: usize,
     /// Files whose key is not one this service makes for a configured tenant; never touched.
     pub foreign: usize,
-    /// Files a record points to.
+    /// Files a record points to, and renditions of them.
     pub referenced: usize,
     /// Orphans actually removed (0 in a dry run).
     pub deleted: usize,
@@ -44,6 +47,11 @@ pub async fn collect(
     // The referenced set is read first: a record committed after this read belongs to an
     // upload whose files are younger than `min_age`, so they are spared below.
     let referenced = catalog.referenced_keys().await?;
+    let live_versions: HashSet<String> = referenced
+        .iter()
+        .filter_map(|key| VariantKey::parse(key))
+        .map(|key| key.version_prefix())
+        .collect();
     let now_ms = u64::try_from(clock::unix_millis(SystemTime::now())).unwrap_or(0);
     let min_age_ms = u64::try_from(min_age.as_millis()).unwrap_or(u64::MAX);
     let mut report = GcReport::default();
@@ -53,6 +61,13 @@ pub async fn collect(
             continue;
         }
         let ours = VariantKey::parse(&object.key).filter(|k| tenants.contains(&k.prefix));
+        if ours
+            .as_ref()
+            .is_some_and(|k| k.rendered && live_versions.contains(&k.version_prefix()))
+        {
+            report.referenced += 1;
+            continue;
+        }
         match ours {
             None => report.foreign += 1,
             Some(key) if now_ms.saturating_sub(key.version.made_at_ms()) < min_age_ms => {
@@ -82,6 +97,10 @@ mod tests {
     use crate::storage::{FsStore, S3Store};
 
     fn key(prefix: &str, hash: &AvatarHash, made_at_ms: u64, side: u32) -> String {
+        variant(prefix, hash, made_at_ms, side).to_string()
+    }
+
+    fn variant(prefix: &str, hash: &AvatarHash, made_at_ms: u64, side: u32) -> VariantKey {
         VariantKey {
             prefix: prefix.to_owned(),
             hash: hash.clone(),
@@ -90,7 +109,6 @@ mod tests {
             format: ImageFormat::Png,
             rendered: false,
         }
-        .to_string()
     }
 
     /// With a nested storage prefix, an old orphan is deleted; a referenced file, a young
@@ -107,7 +125,21 @@ mod tests {
         let young = key("a/b", &hash, now, 128);
         let other_tenant = key("c", &hash, long_ago, 128);
         let foreign = "a/b/notes.txt".to_owned();
-        for k in [&kept, &orphan, &young, &other_tenant, &foreign] {
+        let kept_rendition = variant("a/b", &hash, long_ago, 128)
+            .rendered(80, ImageFormat::Webp)
+            .to_string();
+        let orphan_rendition = variant("a/b", &hash, long_ago + 1, 128)
+            .rendered(80, ImageFormat::Webp)
+            .to_string();
+        for k in [
+            &kept,
+            &orphan,
+            &young,
+            &other_tenant,
+            &foreign,
+            &kept_rendition,
+            &orphan_rendition,
+        ] {
             store
                 .put(k, Bytes::from_static(b"x"), "image/png")
                 .await
@@ -137,23 +169,27 @@ mod tests {
         let dry = collect(&catalog, &store, &tenants, hour, true)
             .await
             .unwrap();
+        let mut orphans: Vec<&String> = dry.orphans.iter().map(|o| &o.key).collect();
+        orphans.sort();
+        let mut expected = vec![&orphan, &orphan_rendition];
+        expected.sort();
         assert_eq!(
-            dry.orphans.iter().map(|o| &o.key).collect::<Vec<_>>(),
-            [&orphan]
+            orphans, expected,
+            "an orphan, and a rendition of its dead version"
         );
         assert_eq!(
             (dry.referenced, dry.young, dry.foreign, dry.deleted),
-            (1, 1, 2, 0)
+            (2, 1, 2, 0),
+            "the kept file and its rendition are referenced"
         );
         let done = collect(&catalog, &store, &tenants, hour, false)
             .await
             .unwrap();
-        assert_eq!(done.deleted, 1);
-        assert!(
-            store.get(&orphan).await.unwrap().is_none(),
-            "the orphan is gone"
-        );
-        for k in [&kept, &young, &other_tenant, &foreign] {
+        assert_eq!(done.deleted, 2);
+        for k in [&orphan, &orphan_rendition] {
+            assert!(store.get(k).await.unwrap().is_none(), "{k} is gone");
+        }
+        for k in [&kept, &young, &other_tenant, &foreign, &kept_rendition] {
             assert!(store.get(k).await.unwrap().is_some(), "{k} stays");
             store.delete(k).await.unwrap();
         }
