@@ -31,13 +31,18 @@ enum Command {
         #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
         config: PathBuf,
     },
-    /// Print a signed token that authorises uploads and deletes of one hash.
+    /// Print a signed token that authorises uploads and deletes of one hash, or of an email
+    /// address's three hashes (MD5, SHA-1, SHA-256) as one avatar.
     Token {
         #[arg(long, short, default_value = "config.json", env = "AVATAR_CONFIG")]
         config: PathBuf,
         /// The avatar hash the token is for.
+        #[arg(long, required_unless_present = "email")]
+        hash: Option<String>,
+        /// An email address the app vouches for: the token covers its three hashes, and an
+        /// upload with it is found by any of them. The address goes into the token only.
         #[arg(long)]
-        hash: String,
+        email: Option<String>,
         /// The tenant; default: the first configured.
         #[arg(long)]
         tenant: Option<String>,
@@ -100,6 +105,7 @@ fn main() -> Result<()> {
         Command::Token {
             config,
             hash,
+            email,
             tenant,
             ttl,
             subject,
@@ -107,6 +113,7 @@ fn main() -> Result<()> {
         } => commands::token::run(&commands::token::Request {
             config,
             hash,
+            email,
             tenant,
             ttl,
             subject,

@@ -1,5 +1,6 @@
-//! `avatar token`: mint a JWT that authorises uploads and deletes of one hash at a tenant
-//! whose auth plugin is `auth-jwt`, signed with that tenant's own settings.
+//! `avatar token`: mint a JWT that authorises uploads and deletes of one hash (a `hash`
+//! claim) or of an email address's hashes (an `email` claim) at a tenant whose auth plugin is
+//! `auth-jwt`, signed with that tenant's own settings.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,7 +14,8 @@ use avatar_host::config::TenantConfig;
 /// What `avatar token` was asked for.
 pub struct Request {
     pub config: PathBuf,
-    pub hash: String,
+    pub hash: Option<String>,
+    pub email: Option<String>,
     pub tenant: Option<String>,
     pub ttl: u64,
     pub subject: String,
@@ -24,13 +26,23 @@ pub fn run(request: &Request) -> Result<()> {
     let Request {
         config: path,
         hash,
+        email,
         tenant,
         ttl,
         subject,
         private_key,
     } = request;
     let config = super::load(path)?;
-    let hash = AvatarHash::parse(hash).context("--hash")?;
+    let hash = hash
+        .as_deref()
+        .map(AvatarHash::parse)
+        .transpose()
+        .context("--hash")?;
+    if let Some(email) = email
+        && !email.contains('@')
+    {
+        bail!("--email {email:?} is not an email address");
+    }
     let tenant: &TenantConfig = match tenant {
         Some(id) => config
             .tenants
@@ -72,13 +84,18 @@ pub fn run(request: &Request) -> Result<()> {
         }
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let claims = serde_json::json!({
+    let mut claims = serde_json::json!({
         "sub": subject,
-        "hash": hash.as_str(),
         "tenant": tenant.id,
         "iat": now,
         "exp": now + ttl,
     });
+    if let Some(hash) = &hash {
+        claims["hash"] = hash.as_str().into();
+    }
+    if let Some(email) = email {
+        claims["email"] = email.as_str().into();
+    }
     println!("{}", encode(&Header::new(algorithm), &claims, &key)?);
     Ok(())
 }

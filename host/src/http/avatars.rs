@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::conditional::respond;
 use super::error::ApiError;
-use super::extract::{AuthorizedDelete, AuthorizedUpload, AvatarRead, OneHash};
+use super::extract::{AuthorizedDelete, AvatarRead, OneHash};
 use super::time;
+use super::upload::AuthorizedUpload;
 use crate::service::Uploaded;
 use crate::tenant::Tenant;
 
@@ -55,7 +56,11 @@ async fn head_avatar(
 /// `POST` or `PUT /{hash}`: upload or replace.
 async fn put_avatar(
     State(app): State<AppState>,
-    AuthorizedUpload { target, image }: AuthorizedUpload,
+    AuthorizedUpload {
+        target,
+        image,
+        about: _,
+    }: AuthorizedUpload,
 ) -> Result<Response, ApiError> {
     let OneHash { tenant, hash } = target;
     let uploaded = app.service.upload(&tenant, &hash, image).await?;

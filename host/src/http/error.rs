@@ -56,6 +56,11 @@ impl ApiError {
         )
     }
 
+    /// A plugin answered something the contract rules out: logged, and a `500`.
+    pub fn plugin_contract(message: String) -> Self {
+        Self::internal("plugin-failed", StatusCode::INTERNAL_SERVER_ERROR, &message)
+    }
+
     fn internal(code: &'static str, status: StatusCode, error: &dyn std::fmt::Display) -> Self {
         let id = current_request_id();
         tracing::error!(request_id = %id, %error, "request failed");

@@ -1,17 +1,13 @@
 //! Extractors: what a request asks for, parsed and checked before its handler runs, so each
 //! handler makes exactly one service call. A read's target and conditional headers
-//! ([`AvatarRead`]); a write the tenant's auth plugin allowed ([`AuthorizedDelete`],
-//! [`AuthorizedUpload`], the latter with its image read within the tenant's upload limit).
+//! ([`AvatarRead`]); a hash alone ([`OneHash`]); a delete the tenant's auth plugin allowed
+//! ([`AuthorizedDelete`]). Uploads have theirs in `upload.rs`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Multipart, Path, Query, Request};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
+use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
 use super::AppState;
@@ -21,12 +17,6 @@ use super::error::ApiError;
 use crate::avatar::{AvatarHash, InvalidSize, parse_side};
 use crate::service::ReadRequest;
 use crate::tenant::Tenant;
-
-/// Longest `token` form field accepted.
-const MAX_FORM_TOKEN_BYTES: usize = 16 << 10;
-
-/// Room a multipart form gets besides its image, for boundaries and small fields.
-const FORM_SLACK_BYTES: u64 = 64 << 10;
 
 /// The tenant `edge` chose for this request.
 pub(super) fn tenant_of(parts: &Parts) -> Arc<Tenant> {
@@ -127,7 +117,7 @@ impl FromRequestParts<AppState> for OneHash {
 }
 
 /// The token in `Authorization: Bearer`, else in `?token=`.
-fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+pub(super) fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(token) = bearer(&parts.headers) {
         return Ok(Some(token));
     }
@@ -163,146 +153,4 @@ impl FromRequestParts<AppState> for AuthorizedDelete {
             .await?;
         Ok(Self(target))
     }
-}
-
-/// `POST` or `PUT /{hash}` with its image (a multipart field `avatar`, or an `image/*` body),
-/// read within the tenant's upload limit, and a credential the tenant's auth plugin accepted.
-/// A credential in the header or the query is checked before a byte of the body is read; one
-/// in the form's `token` field once the form is read.
-pub struct AuthorizedUpload {
-    pub target: OneHash,
-    pub image: Bytes,
-}
-
-impl FromRequest<AppState> for AuthorizedUpload {
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let (mut parts, body) = request.into_parts();
-        let target = OneHash::from_request_parts(&mut parts, state).await?;
-        let method = parts.method.as_str().to_owned();
-        let authorize = |token: String| {
-            let target = &target;
-            let method = &method;
-            async move {
-                state
-                    .service
-                    .authorize(&target.tenant, method, &target.hash, &token)
-                    .await
-            }
-        };
-        let early = presented_token(&parts)?;
-        if let Some(token) = early.clone() {
-            authorize(token).await?;
-        }
-        let limit = target.tenant.limits.max_upload_bytes;
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let multipart = content_type.starts_with("multipart/form-data");
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let slack = if multipart { FORM_SLACK_BYTES } else { 0 };
-        if declared.is_some_and(|n| n > limit.saturating_add(slack)) {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        let request = Request::from_parts(parts, body);
-        let (image, form_token) = if multipart {
-            let form = read_form(request, state, limit).await?;
-            (form.avatar, form.token)
-        } else if content_type.starts_with("image/") {
-            (Some(read_body(request.into_body(), limit).await?), None)
-        } else {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "send multipart/form-data with an `avatar` field, or the image with an image/* content type",
-            ));
-        };
-        if early.is_none() {
-            authorize(form_token.unwrap_or_default()).await?;
-        }
-        let image = image.filter(|i| !i.is_empty()).ok_or_else(|| {
-            ApiError::bad_request("missing-image", "the request carries no image")
-        })?;
-        Ok(Self { target, image })
-    }
-}
-
-/// Reads a body, refusing it with `413` as soon as it passes `limit` bytes.
-async fn read_body(body: Body, limit: u64) -> Result<Bytes, ApiError> {
-    let mut stream = body.into_data_stream();
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("bad-request", e.to_string()))?;
-        if (buf.len() + chunk.len()) as u64 > limit {
-            return Err(ApiError::payload_too_large(limit));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
-
-struct Form {
-    avatar: Option<Bytes>,
-    token: Option<String>,
-}
-
-/// Reads a multipart form: the `avatar` file and the optional `token`, skipping other fields,
-/// all within `limit` bytes.
-async fn read_form(request: Request, state: &AppState, limit: u64) -> Result<Form, ApiError> {
-    let malformed = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::payload_too_large(limit)
-        } else {
-            ApiError::bad_request("bad-request", format!("malformed multipart body: {e}"))
-        }
-    };
-    let mut multipart = Multipart::from_request(request, state)
-        .await
-        .map_err(|e| ApiError::bad_request("bad-request", e.body_text()))?;
-    let mut fields: HashMap<&'static str, Bytes> = HashMap::new();
-    let mut total: u64 = 0;
-    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
-        let name = match field.name() {
-            Some("avatar") => Some("avatar"),
-            Some("token") => Some("token"),
-            _ => None,
-        };
-        let mut buf = BytesMut::new();
-        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-            total += chunk.len() as u64;
-            if total > limit {
-                return Err(ApiError::payload_too_large(limit));
-            }
-            let keep = match name {
-                Some("avatar") => true,
-                Some("token") => buf.len() < MAX_FORM_TOKEN_BYTES,
-                _ => false,
-            };
-            if keep {
-                buf.extend_from_slice(&chunk);
-            }
-        }
-        match name {
-            // The first `avatar` counts; a later `token` replaces an earlier one.
-            Some("avatar") if fields.contains_key("avatar") => {}
-            Some(name) => {
-                fields.insert(name, buf.freeze());
-            }
-            None => {}
-        }
-    }
-    Ok(Form {
-        token: fields
-            .remove("token")
-            .map(|t| String::from_utf8_lossy(&t).trim().to_owned()),
-        avatar: fields.remove("avatar"),
-    })
 }

@@ -13,6 +13,7 @@ mod gravatar;
 mod health;
 mod media;
 mod time;
+mod upload;
 
 use std::sync::Arc;
 
