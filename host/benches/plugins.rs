@@ -6,6 +6,9 @@
 //!   squares through `transform-image`, and natively through `transform_image::pipeline`.
 //! - `startup/load-transform`: a new `Runtime` with both built-in plugins loaded, compiling
 //!   them (empty cache directory) or loading their cached artifacts.
+//! - `render/*` and `encode/*` (in `plugins/codecs.rs`): an 80 px variant from a 128 px file,
+//!   and AVIF and lossy WebP encodes of 80, 256 and 512 px photos; plus a table of bytes per
+//!   output format.
 //!
 //! Run with `cargo bench -p avatar-host --bench plugins`; `host/benches/README.md` holds the
 //! figures and how they were taken.
@@ -26,6 +29,9 @@ use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use transform_image::pipeline;
+
+#[path = "plugins/codecs.rs"]
+mod codecs;
 
 /// The HMAC secret the benchmark's tokens are signed with.
 const SECRET: &str = "benchmark secret, at least thirty-two bytes long";
@@ -207,6 +213,7 @@ fn transform(c: &mut Criterion) {
         format: None,
         quality: QUALITY,
         max_pixels: MAX_PIXELS,
+        crop: None,
     };
 
     for (name, upload) in inputs {
@@ -332,5 +339,13 @@ fn startup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, auth, transform, startup);
+fn small_jobs(c: &mut Criterion) {
+    codecs::print_sizes();
+    let runtime = runtime(None);
+    let plugin = load_transform(&runtime);
+    codecs::render(c, &plugin);
+    codecs::encode(c, &plugin);
+}
+
+criterion_group!(benches, auth, transform, small_jobs, startup);
 criterion_main!(benches);

@@ -6,7 +6,7 @@ wit_bindgen::generate!({ world: "transform-plugin", path: "../../wit" });
 
 use crate::pipeline;
 use avatar::plugins::config;
-use avatar::plugins::types::{Dimensions, Image, ImageFormat, TransformError};
+use avatar::plugins::types::{Dimensions, Image, ImageFormat, Rect, TransformError};
 use exports::avatar::plugins::transformer::{Guest, TransformSpec};
 
 /// The exported plugin. Stateless: every call reads its settings afresh, and the host runs each
@@ -16,17 +16,12 @@ struct TransformImage;
 impl Guest for TransformImage {
     fn transform(upload: Vec<u8>, spec: TransformSpec) -> Result<Vec<Image>, TransformError> {
         let options = options()?;
-        if spec.crop.is_some() {
-            return Err(TransformError::InvalidCrop(
-                "this build of transform-image does not crop".into(),
-            ));
-        }
-        let format = spec.format.map(format_from_wit).transpose()?;
         let spec = pipeline::Spec {
             sizes: spec.sizes,
-            format,
+            format: spec.format.map(format_from_wit),
             quality: spec.quality,
             max_pixels: spec.max_pixels,
+            crop: spec.crop.map(rect_from_wit),
         };
         pipeline::transform(&upload, &spec, &options)
             .map(images_to_wit)
@@ -41,16 +36,14 @@ impl Guest for TransformImage {
         let options = options()?;
         let images: Vec<pipeline::Image> = images
             .into_iter()
-            .map(|image| {
-                Ok(pipeline::Image {
-                    format: format_from_wit(image.format)?,
-                    width: image.width,
-                    height: image.height,
-                    data: image.data,
-                })
+            .map(|image| pipeline::Image {
+                format: format_from_wit(image.format),
+                width: image.width,
+                height: image.height,
+                data: image.data,
             })
-            .collect::<Result<_, TransformError>>()?;
-        pipeline::encode(&images, format_from_wit(format)?, quality, &options)
+            .collect();
+        pipeline::encode(&images, format_from_wit(format), quality, &options)
             .map(images_to_wit)
             .map_err(error_to_wit)
     }
@@ -61,19 +54,30 @@ fn options() -> Result<pipeline::Options, TransformError> {
     pipeline::Options::from_lookup(config::get).map_err(error_to_wit)
 }
 
-fn format_from_wit(format: ImageFormat) -> Result<pipeline::ImageFormat, TransformError> {
-    Ok(match format {
+fn format_from_wit(format: ImageFormat) -> pipeline::ImageFormat {
+    match format {
         ImageFormat::Jpeg => pipeline::ImageFormat::Jpeg,
         ImageFormat::Png => pipeline::ImageFormat::Png,
         ImageFormat::Webp => pipeline::ImageFormat::Webp,
+        ImageFormat::Avif => pipeline::ImageFormat::Avif,
         ImageFormat::Gif => pipeline::ImageFormat::Gif,
         ImageFormat::Rgba8 => pipeline::ImageFormat::Rgba8,
-        ImageFormat::Avif => {
-            return Err(TransformError::InvalidInput(
-                "this build of transform-image does not write avif".into(),
-            ));
-        }
-    })
+    }
+}
+
+fn rect_from_wit(rect: Rect) -> pipeline::Rect {
+    let Rect {
+        x,
+        y,
+        width,
+        height,
+    } = rect;
+    pipeline::Rect {
+        x,
+        y,
+        width,
+        height,
+    }
 }
 
 fn format_to_wit(format: pipeline::ImageFormat) -> ImageFormat {
@@ -81,6 +85,7 @@ fn format_to_wit(format: pipeline::ImageFormat) -> ImageFormat {
         pipeline::ImageFormat::Jpeg => ImageFormat::Jpeg,
         pipeline::ImageFormat::Png => ImageFormat::Png,
         pipeline::ImageFormat::Webp => ImageFormat::Webp,
+        pipeline::ImageFormat::Avif => ImageFormat::Avif,
         pipeline::ImageFormat::Gif => ImageFormat::Gif,
         pipeline::ImageFormat::Rgba8 => ImageFormat::Rgba8,
     }
@@ -108,6 +113,7 @@ fn error_to_wit(error: pipeline::TransformError) -> TransformError {
             TransformError::TooManyPixels(Dimensions { width, height })
         }
         pipeline::TransformError::InvalidInput(why) => TransformError::InvalidInput(why),
+        pipeline::TransformError::InvalidCrop(why) => TransformError::InvalidCrop(why),
         pipeline::TransformError::Misconfigured(why) => TransformError::Misconfigured(why),
     }
 }

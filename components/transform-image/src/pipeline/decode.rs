@@ -45,8 +45,13 @@ const DECODER_SLACK: u64 = 64 << 20;
 const MAX_BYTES_PER_PIXEL: u64 = 8;
 
 /// Decodes the first frame of `upload`, refusing it before decoding when its declared
-/// dimensions exceed `max_pixels`.
-pub(crate) fn decode(upload: &[u8], max_pixels: u64) -> Result<Decoded, TransformError> {
+/// dimensions exceed `max_pixels` or when `check_header` refuses the declared (stored) width,
+/// height and EXIF orientation: whatever can be refused from the headers costs no decoding.
+pub(crate) fn decode(
+    upload: &[u8],
+    max_pixels: u64,
+    check_header: impl FnOnce(u32, u32, Orientation) -> Result<(), TransformError>,
+) -> Result<Decoded, TransformError> {
     let source = sniff(upload)?;
 
     // PNG puts its dimensions at a fixed offset, so a bomb is refused before the decoder even
@@ -81,14 +86,15 @@ pub(crate) fn decode(upload: &[u8], max_pixels: u64) -> Result<Decoded, Transfor
             "the image declares {width}x{height} pixels"
         )));
     }
+    // A broken EXIF block is no reason to refuse a picture: treat it as upright.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    check_header(width, height, orientation)?;
     if source == Source::Jpeg && !jpeg_reaches_eoi(upload) {
         return Err(TransformError::Undecodable(
             "the JPEG stops before its end-of-image marker (truncated)".to_owned(),
         ));
     }
 
-    // A broken EXIF block is no reason to refuse a picture: treat it as upright.
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder)
         .map_err(|error| from_image_error(error, Some((width, height))))?;
     // `DynamicImage` holds pixels only: EXIF, XMP, ICC and text chunks stay behind here.

@@ -1,15 +1,19 @@
 //! The image pipeline, in plain Rust: validate the spec, sniff and size-check the upload,
-//! decode it, crop the centred square, resize it to every wanted size and encode the results.
+//! check the crop against its headers, decode it, crop the square, resize it to every wanted
+//! size and encode the results.
 //!
 //! The types here mirror the WIT contract (`avatar:plugins/types` and `transformer`) so that the
 //! component glue is a mechanical conversion, and so that the host's benchmark can call the
 //! same code natively.
 
+mod avif;
+mod crop;
 mod decode;
 mod options;
 mod output;
 mod pixels;
 mod square;
+mod webp;
 
 #[cfg(test)]
 mod tests;
@@ -28,8 +32,10 @@ pub enum ImageFormat {
     Jpeg,
     /// PNG; lossless.
     Png,
-    /// WebP; this plugin writes lossless WebP.
+    /// WebP; this plugin writes lossy WebP below quality 100 and lossless WebP at 100.
     Webp,
+    /// AVIF (an AV1 still image); lossy, honours the quality. Written, never read.
+    Avif,
     /// GIF; read (first frame only), never written.
     Gif,
     /// Raw pixels: `width * height * 4` bytes, RGBA, rows top to bottom, not premultiplied.
@@ -49,6 +55,19 @@ pub struct Image {
     pub data: Vec<u8>,
 }
 
+/// A rectangle of an image, in pixels from its top-left corner (mirrors WIT `rect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rect {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width; a rectangle of width 0 is empty.
+    pub width: u32,
+    /// Height; a rectangle of height 0 is empty.
+    pub height: u32,
+}
+
 /// What to make of an upload (mirrors WIT `transform-spec`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
@@ -58,11 +77,15 @@ pub struct Spec {
     pub sizes: Vec<u32>,
     /// The output format; `None` keeps JPEG as JPEG and makes everything else PNG. Never GIF.
     pub format: Option<ImageFormat>,
-    /// JPEG quality, 1 to 100.
+    /// The quality of lossy outputs (JPEG, AVIF, and WebP below 100), 1 to 100.
     pub quality: u8,
     /// The largest `width * height` accepted, checked against the declared dimensions before
     /// decoding.
     pub max_pixels: u64,
+    /// The part of the source to make the avatar of, in pixels of the upright picture (after
+    /// EXIF orientation); a rectangle that is not square keeps its own centred square. `None`:
+    /// the whole picture. Checked against the declared dimensions before decoding.
+    pub crop: Option<Rect>,
 }
 
 /// Why the pipeline refused its input (mirrors WIT `transform-error`).
@@ -85,13 +108,17 @@ pub enum TransformError {
     /// The spec or the images handed in make no sense.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The crop rectangle is empty or reaches outside the upright picture, whose dimensions
+    /// the message gives.
+    #[error("invalid crop: {0}")]
+    InvalidCrop(String),
     /// A setting of this plugin is wrong.
     #[error("misconfigured: {0}")]
     Misconfigured(String),
 }
 
-/// Decodes `upload`, applies its EXIF orientation, drops all metadata, crops the centred square
-/// and resizes it to each size of `spec`. Returns one square image per produced size, largest
+/// Decodes `upload`, applies its EXIF orientation, drops all metadata, keeps `spec.crop` (when
+/// given), crops the centred square and resizes it to each size of `spec`. Returns one square image per produced size, largest
 /// first, in `spec.format` (see [`Spec::format`] for the default).
 ///
 /// Never panics on any `upload`: refusals are [`TransformError`]s.
@@ -108,27 +135,31 @@ pub fn transform(
         ));
     }
 
-    let decoded = decode::decode(upload, spec.max_pixels)?;
+    let decoded = decode::decode(upload, spec.max_pixels, |width, height, orientation| {
+        crop::check(spec.crop, width, height, orientation)
+    })?;
     let format = spec.format.unwrap_or(match decoded.source {
         decode::Source::Jpeg => ImageFormat::Jpeg,
         decode::Source::Png | decode::Source::Gif | decode::Source::Webp => ImageFormat::Png,
     });
 
-    let side = decoded.pixels.width.min(decoded.pixels.height);
+    let (width, height) = (decoded.pixels.width, decoded.pixels.height);
+    let region = crop::square(spec.crop, width, height, decoded.orientation);
     let mut squarer = square::Squarer::new(options.filter);
-    produced_sizes(&sizes, side)
+    produced_sizes(&sizes, region.side)
         .into_iter()
         .map(|size| {
-            let resized = squarer.square(&decoded.pixels, size)?;
+            let resized = squarer.square(&decoded.pixels, region, size)?;
             let oriented = square::orient(resized, decoded.orientation)?;
             output::encode_pixels(&oriented, format, spec.quality, options)
         })
         .collect()
 }
 
-/// Encodes raw `rgba8` images into `format` (JPEG, PNG or WebP) at `quality`, in order.
-/// The last step of a pipeline with filters. Opaque images are written without an alpha
-/// channel; JPEG output composites transparent pixels over white.
+/// Encodes raw `rgba8` images into `format` (JPEG, PNG, WebP or AVIF) at `quality`, in order.
+/// The last step of a pipeline with filters, and how the host makes the AVIF and WebP files it
+/// negotiates with browsers. Opaque images are written without an alpha channel; JPEG output
+/// composites transparent pixels over white.
 pub fn encode(
     images: &[Image],
     format: ImageFormat,
@@ -138,7 +169,7 @@ pub fn encode(
     check_quality(quality)?;
     if matches!(format, ImageFormat::Gif | ImageFormat::Rgba8) {
         return Err(TransformError::InvalidInput(format!(
-            "cannot encode to {format:?}; expected jpeg, png or webp"
+            "cannot encode to {format:?}; expected jpeg, png, webp or avif"
         )));
     }
     images

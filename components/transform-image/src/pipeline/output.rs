@@ -2,14 +2,13 @@
 //! no EXIF, XMP, ICC profile or text chunks.
 
 use image::codecs::png::{self, PngEncoder};
-use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 
 use super::options::{Options, PngCompression};
 use super::pixels::Pixels;
-use super::{Image, ImageFormat, TransformError};
+use super::{Image, ImageFormat, TransformError, avif, webp};
 
-/// Encodes `pixels` as `format`. `quality` applies to JPEG only.
+/// Encodes `pixels` as `format`. `quality` applies to JPEG, AVIF and WebP.
 pub(crate) fn encode_pixels(
     pixels: &Pixels,
     format: ImageFormat,
@@ -23,7 +22,7 @@ pub(crate) fn encode_pixels(
         ExtendedColorType::Rgb8
     };
     let mut data = Vec::new();
-    let written = match format {
+    let written: Result<(), Box<dyn std::error::Error>> = match format {
         ImageFormat::Rgba8 => {
             data = pixels.to_rgba8();
             Ok(())
@@ -36,7 +35,8 @@ pub(crate) fn encode_pixels(
             width,
             height,
             quality,
-        ),
+        )
+        .map_err(Into::into),
         ImageFormat::Png => {
             let compression = match options.png_compression {
                 PngCompression::Fast => png::CompressionType::Fast,
@@ -44,18 +44,22 @@ pub(crate) fn encode_pixels(
             };
             PngEncoder::new_with_quality(&mut data, compression, png::FilterType::Adaptive)
                 .write_image(&pixels.data, width, height, color)
+                .map_err(Into::into)
         }
-        ImageFormat::Webp => {
-            WebPEncoder::new_lossless(&mut data).write_image(&pixels.data, width, height, color)
-        }
+        ImageFormat::Webp => webp::encode(pixels, quality)
+            .map(|file| data = file)
+            .map_err(Into::into),
+        ImageFormat::Avif => avif::encode(pixels, quality)
+            .map(|file| data = file)
+            .map_err(Into::into),
         ImageFormat::Gif => {
             return Err(TransformError::InvalidInput(
                 "gif is not an output format".to_owned(),
             ));
         }
     };
-    // Encoders fail only on dimensions the format cannot hold (JPEG: 65535), which only
-    // `encode` can be handed.
+    // Encoders fail only on dimensions the format cannot hold (JPEG: 65535, WebP: 16383),
+    // which only `encode` can be handed.
     written.map_err(|error| {
         TransformError::InvalidInput(format!(
             "cannot encode {width}x{height} as {format:?}: {error}"

@@ -1,10 +1,10 @@
-//! Cropping the centred square, resizing it with `fast_image_resize`, and applying the EXIF
-//! orientation.
+//! Cropping a square (chosen by [`super::crop`]), resizing it with `fast_image_resize`, and
+//! applying the EXIF orientation.
 //!
-//! Orientation is applied to each resized square rather than to the decoded source: the centred
-//! square of a rotated or mirrored image is the rotated or mirrored centred square, so the
-//! result is the same (give or take one pixel of centring when the crop margin is odd), and
-//! turning a 12-megapixel phone photo upright first would cost a full-size copy and its time.
+//! Orientation is applied to each resized square rather than to the decoded source: the square
+//! is chosen in upright coordinates and mapped to the stored pixels, so turning the small result
+//! upright gives the same picture, and turning a 12-megapixel phone photo upright first would
+//! cost a full-size copy and its time.
 
 use fast_image_resize::images::{Image as FirImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -12,6 +12,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, RgbImage, RgbaImage};
 
 use super::TransformError;
+use super::crop::Square;
 use super::options::ResizeFilter;
 use super::pixels::Pixels;
 
@@ -34,19 +35,21 @@ impl Squarer {
         }
     }
 
-    /// The centred square of `source`, resized to `size` x `size`. An RGBA source is resized
-    /// with its colours premultiplied by alpha (`fast_image_resize` multiplies and divides
-    /// around the convolution), so transparent pixels do not bleed their colour.
-    pub fn square(&mut self, source: &Pixels, size: u32) -> Result<Pixels, TransformError> {
+    /// The `square` of `source` (inside it), resized to `size` x `size`. An RGBA source is
+    /// resized with its colours premultiplied by alpha (`fast_image_resize` multiplies and
+    /// divides around the convolution), so transparent pixels do not bleed their colour.
+    pub fn square(
+        &mut self,
+        source: &Pixels,
+        square: Square,
+        size: u32,
+    ) -> Result<Pixels, TransformError> {
         let pixel_type = if source.alpha {
             PixelType::U8x4
         } else {
             PixelType::U8x3
         };
-        let side = source.width.min(source.height);
-        // Whole-pixel offsets, so that a size equal to the side is an exact copy.
-        let left = (source.width - side) / 2;
-        let top = (source.height - side) / 2;
+        let Square { left, top, side } = square;
 
         let src = ImageRef::new(source.width, source.height, &source.data, pixel_type)
             .map_err(resize_failed)?;

@@ -22,6 +22,7 @@ pub(super) fn spec(sizes: &[u32], format: Option<ImageFormat>) -> Spec {
         format,
         quality: 90,
         max_pixels: 50_000_000,
+        crop: None,
     }
 }
 
@@ -213,6 +214,7 @@ pub(super) fn codec(format: ImageFormat) -> image::ImageFormat {
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Avif => image::ImageFormat::Avif,
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Rgba8 => panic!("rgba8 is not a codec"),
     }

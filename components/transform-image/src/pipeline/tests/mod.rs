@@ -1,5 +1,7 @@
 //! Tests of the whole pipeline on inputs generated here with the `image` crate.
 
+mod crop;
+mod encoders;
 mod fixtures;
 
 use std::time::{Duration, Instant};
@@ -41,8 +43,16 @@ fn every_input_format_gives_its_default_output_at_exact_sizes() {
 #[test]
 fn transparency_is_kept_and_does_not_bleed() {
     let upload = png_rgba_bytes(&half_transparent(100));
-    for format in [None, Some(ImageFormat::Webp), Some(ImageFormat::Rgba8)] {
-        let images = run(&upload, &spec(&[100, 50, 30], format)).expect("transform");
+    // WebP at quality 100 is lossless, so its pixels can be compared exactly.
+    let mut lossless = spec(&[100, 50, 30], Some(ImageFormat::Webp));
+    lossless.quality = 100;
+    for spec in [
+        spec(&[100, 50, 30], None),
+        lossless,
+        spec(&[100, 50, 30], Some(ImageFormat::Rgba8)),
+    ] {
+        let format = spec.format;
+        let images = run(&upload, &spec).expect("transform");
         for image in &images {
             let back = decode_back(image);
             let side = image.width;
@@ -500,8 +510,9 @@ fn encode_round_trips() {
     let images = [rgba8(&transparent), rgba8(&opaque)];
     let options = Options::default();
 
-    for format in [ImageFormat::Png, ImageFormat::Webp] {
-        let encoded = encode(&images, format, 90, &options).expect("encode");
+    // WebP at quality 100 is lossless.
+    for (format, quality) in [(ImageFormat::Png, 90), (ImageFormat::Webp, 100)] {
+        let encoded = encode(&images, format, quality, &options).expect("encode");
         assert_eq!(dims(&encoded), [(40, 40), (24, 24)]);
         assert_eq!(decode_back(&encoded[0]), transparent, "{format:?}");
         assert_eq!(decode_back(&encoded[1]), opaque, "{format:?}");
