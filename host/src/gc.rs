@@ -92,7 +92,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::avatar::{AvatarHash, ImageFormat, Version};
+    use crate::avatar::{AvatarHash, ImageFormat, Rating, Version};
     use crate::catalog::{AvatarRecord, SqliteCatalog, Variant};
     use crate::storage::{FsStore, S3Store};
 
@@ -148,6 +148,9 @@ mod tests {
         let record = AvatarRecord {
             tenant: "t".into(),
             hash: hash.to_string(),
+            aliases: vec![],
+            rating: Rating::G,
+            name: None,
             version: Version::new(long_ago, 7).to_string(),
             format: ImageFormat::Png,
             content_hash: "c".into(),

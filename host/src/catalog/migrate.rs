@@ -25,10 +25,16 @@ impl Migration {
 }
 
 /// Every migration this binary knows, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: "0001_init",
-    sql: include_str!("../../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: "0001_init",
+        sql: include_str!("../../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: "0002_ratings_names_aliases",
+        sql: include_str!("../../../migrations/0002_ratings_names_aliases.sql"),
+    },
+];
 
 /// A row of `schema_migrations`: a migration that some binary applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +52,9 @@ pub(crate) fn pending(
     plan(MIGRATIONS, applied)
 }
 
-/// [`pending`] against any list of known migrations (so the rules can be tested).
-fn plan<'m>(
+/// [`pending`] against any list of known migrations (so the rules can be tested, and a test
+/// can build a database as an older binary left it).
+pub(crate) fn plan<'m>(
     known: &'m [Migration],
     applied: &[AppliedMigration],
 ) -> Result<Vec<&'m Migration>, CatalogError> {

@@ -3,6 +3,7 @@
 //! ([`open`]), each operation traced in one place (`traced.rs`).
 
 mod config;
+mod merge;
 mod migrate;
 mod postgres;
 mod sqlite;
@@ -20,7 +21,7 @@ pub use migrate::{MIGRATIONS, Migration};
 pub use postgres::PgCatalog;
 pub use sqlite::SqliteCatalog;
 
-use crate::avatar::ImageFormat;
+use crate::avatar::{ImageFormat, Rating};
 
 /// Opens the catalog `config` names (PostgreSQL connects lazily, on first use), wrapped so
 /// that every operation gets its tracing span.
@@ -56,8 +57,17 @@ pub struct Variant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvatarRecord {
     pub tenant: String,
-    /// Lower-case hex.
+    /// Lower-case hex; the hash the record is stored under (its canonical hash).
     pub hash: String,
+    /// The other hashes the record is found by (for an upload vouched for by an email
+    /// address: the rest of that address's MD5, SHA-1 and SHA-256). Sorted lower-case hex,
+    /// never containing `hash`; the email itself is never stored.
+    pub aliases: Vec<String>,
+    /// The Gravatar rating the upload carries (`g` when it gave none).
+    pub rating: Rating,
+    /// The person's display name (at most 256 bytes, checked by the caller), for drawing
+    /// initials.
+    pub name: Option<String>,
     /// The upload this record points at; part of every variant's key.
     pub version: String,
     pub format: ImageFormat,
@@ -68,6 +78,13 @@ pub struct AvatarRecord {
     pub updated_at: i64,
     /// Largest first.
     pub variants: Vec<Variant>,
+}
+
+impl AvatarRecord {
+    /// Every hash the record is found by: `hash`, then its aliases.
+    pub fn hashes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.hash.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
 }
 
 /// Why a catalog operation failed. Every variant is the service's problem (5xx).
@@ -104,21 +121,27 @@ impl CatalogError {
     }
 }
 
-/// The avatar catalog, keyed by (tenant, hash).
+/// The avatar catalog, keyed by (tenant, hash), where a record is found by its own hash or
+/// any of its aliases, and a hash finds at most one record of a tenant.
 #[async_trait]
 pub trait Catalog: Send + Sync + 'static {
     /// Applies pending migrations in order; refuses when an applied one has changed.
     async fn migrate(&self) -> Result<Vec<String>, CatalogError>;
 
-    /// The avatar's record, or `None`.
+    /// The record `hash` finds (stored under it, or having it among its aliases; then
+    /// `record.hash` is the canonical hash), or `None`.
     async fn find(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError>;
 
-    /// Inserts or replaces the record (and all its variants) in one transaction, keeping the
-    /// original `created_at` on replace; returns the record it replaced, whose files the
-    /// caller then deletes.
-    async fn upsert(&self, record: &AvatarRecord) -> Result<Option<AvatarRecord>, CatalogError>;
+    /// Makes `record` what each of its hashes (`hash` and `aliases`) finds, in one
+    /// transaction: every record one of them found before is replaced (an earlier upload
+    /// under an alias is merged into this one), with all its variants and aliases. Aliases
+    /// are stored sorted and deduplicated, without `hash`. Keeps the `created_at` of the
+    /// record replaced under the same `hash`. Returns the replaced records, ordered by hash,
+    /// whose files the caller then deletes.
+    async fn upsert(&self, record: &AvatarRecord) -> Result<Vec<AvatarRecord>, CatalogError>;
 
-    /// Removes the record; returns it (for deleting its files), or `None` if there was none.
+    /// Removes the record `hash` finds (through its aliases too), with its variants and
+    /// aliases; returns it (for deleting its files), or `None` if there was none.
     async fn delete(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError>;
 
     /// Answers when the database is reachable and migrated.
@@ -137,8 +160,9 @@ pub trait Catalog: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
 }
 
-/// A change another host made: one avatar, or "anything may have changed" (after the
-/// channel was interrupted).
+/// A change another host made: what one hash finds may have changed (a write reports every
+/// hash the records it touched were or are found by), or "anything may have changed" (after
+/// the channel was interrupted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Avatar { tenant: String, hash: String },

@@ -58,12 +58,13 @@ impl Catalog for Traced {
             .await
     }
 
-    async fn upsert(&self, record: &AvatarRecord) -> Result<Option<AvatarRecord>, CatalogError> {
+    async fn upsert(&self, record: &AvatarRecord) -> Result<Vec<AvatarRecord>, CatalogError> {
         let span = span!(
             self,
             "catalog.upsert",
             tenant = record.tenant.as_str(),
             hash = record.hash.as_str(),
+            aliases = record.aliases.len(),
             version = record.version.as_str()
         );
         async { noted(self.inner.upsert(record).await) }

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 use tracing::Span;
 
-use super::migrate::{AppliedMigration, pending};
-use super::{AvatarRecord, Catalog, CatalogError, Variant};
-use crate::avatar::ImageFormat;
+use super::migrate::{AppliedMigration, MIGRATIONS, Migration, pending, plan};
+use super::{AvatarRecord, Catalog, CatalogError, merge};
+
+mod records;
 
 /// How long a connection waits for another's lock before reporting the database busy.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
@@ -122,144 +123,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Converts a stored integer column back, refusing values that no record could have had.
-fn column<T: TryFrom<i64>>(
-    value: i64,
-    name: &str,
-    tenant: &str,
-    hash: &str,
-) -> Result<T, CatalogError> {
-    T::try_from(value).map_err(|_| {
-        CatalogError::Corrupt(format!(
-            "avatar {tenant}/{hash}: {name} {value} is out of range"
-        ))
-    })
-}
-
-/// The record for (`tenant`, `hash`) as `conn` sees it; call inside a transaction so the
-/// avatar and its variants come from one snapshot.
-fn load(conn: &Connection, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT version, format, content_hash, created_at, updated_at \
-             FROM avatars WHERE tenant = ?1 AND hash = ?2",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(params![tenant, hash], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            })
-            .optional()
-        })
-        .map_err(fail("read an avatar"))?;
-    let Some((version, format, content_hash, created_at, updated_at)) = row else {
-        return Ok(None);
-    };
-    let format = ImageFormat::from_name(&format).ok_or_else(|| {
-        CatalogError::Corrupt(format!("avatar {tenant}/{hash}: unknown format {format:?}"))
-    })?;
-
-    let rows = conn
-        .prepare_cached(
-            "SELECT size, width, height, bytes, etag, storage_key \
-             FROM avatar_variants WHERE tenant = ?1 AND hash = ?2 ORDER BY size DESC",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map(params![tenant, hash], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(fail("read an avatar's variants"))?;
-    let variants = rows
-        .into_iter()
-        .map(|(size, width, height, bytes, etag, key)| {
-            Ok(Variant {
-                side: column(size, "size", tenant, hash)?,
-                width: column(width, "width", tenant, hash)?,
-                height: column(height, "height", tenant, hash)?,
-                bytes: column(bytes, "bytes", tenant, hash)?,
-                etag,
-                key,
-            })
-        })
-        .collect::<Result<Vec<_>, CatalogError>>()?;
-
-    Ok(Some(AvatarRecord {
-        tenant: tenant.to_owned(),
-        hash: hash.to_owned(),
-        version,
-        format,
-        content_hash,
-        created_at,
-        updated_at,
-        variants,
-    }))
-}
-
-/// Writes `record` (avatar row and all variant rows) inside the caller's transaction, keeping
-/// an existing row's `created_at`.
-fn store(conn: &Connection, record: &AvatarRecord) -> Result<(), CatalogError> {
-    let AvatarRecord { tenant, hash, .. } = record;
-    conn.prepare_cached(
-        "INSERT INTO avatars (tenant, hash, version, format, content_hash, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-         ON CONFLICT (tenant, hash) DO UPDATE SET \
-             version = excluded.version, format = excluded.format, \
-             content_hash = excluded.content_hash, updated_at = excluded.updated_at",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            tenant,
-            hash,
-            record.version,
-            record.format.name(),
-            record.content_hash,
-            record.created_at,
-            record.updated_at,
-        ])
-    })
-    .map_err(fail("write an avatar"))?;
-    conn.prepare_cached("DELETE FROM avatar_variants WHERE tenant = ?1 AND hash = ?2")
-        .and_then(|mut stmt| stmt.execute(params![tenant, hash]))
-        .map_err(fail("remove an avatar's old variants"))?;
-
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO avatar_variants \
-             (tenant, hash, size, width, height, bytes, etag, storage_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .map_err(fail("write an avatar's variants"))?;
-    for v in &record.variants {
-        let bytes = i64::try_from(v.bytes).map_err(|e| CatalogError::Backend {
-            message: format!(
-                "variant {} of {tenant}/{hash} is too large to record",
-                v.side
-            ),
-            source: Some(Box::new(e)),
-        })?;
-        insert
-            .execute(params![
-                tenant, hash, v.side, v.width, v.height, bytes, v.etag, v.key
-            ])
-            .map_err(fail("write an avatar's variants"))?;
-    }
-    Ok(())
-}
-
 /// The rows of `schema_migrations`.
 fn applied(conn: &Connection) -> Result<Vec<AppliedMigration>, CatalogError> {
     conn.prepare_cached("SELECT version, checksum FROM schema_migrations")
@@ -275,9 +138,9 @@ fn applied(conn: &Connection) -> Result<Vec<AppliedMigration>, CatalogError> {
         .map_err(fail("read the applied migrations"))
 }
 
-/// Creates `schema_migrations` and applies what is pending, each migration in a transaction
-/// of its own; returns the versions applied.
-fn migrate(conn: &mut Connection) -> Result<Vec<String>, CatalogError> {
+/// Creates `schema_migrations` and applies what of `known` is pending, each migration in a
+/// transaction of its own; returns the versions applied.
+fn migrate(conn: &mut Connection, known: &[Migration]) -> Result<Vec<String>, CatalogError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (\
              version TEXT PRIMARY KEY, \
@@ -285,7 +148,7 @@ fn migrate(conn: &mut Connection) -> Result<Vec<String>, CatalogError> {
              applied_at BIGINT NOT NULL)",
     )
     .map_err(fail("create schema_migrations"))?;
-    let planned = pending(&applied(conn)?)?;
+    let planned = plan(known, &applied(conn)?)?;
 
     let mut done = Vec::with_capacity(planned.len());
     for migration in planned {
@@ -320,30 +183,35 @@ fn migrate(conn: &mut Connection) -> Result<Vec<String>, CatalogError> {
 #[async_trait]
 impl Catalog for SqliteCatalog {
     async fn migrate(&self) -> Result<Vec<String>, CatalogError> {
-        with_conn(&self.writer, migrate).await
+        with_conn(&self.writer, |conn| migrate(conn, MIGRATIONS)).await
     }
 
     async fn find(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
         let (tenant, hash) = (tenant.to_owned(), hash.to_owned());
         with_conn(&self.reader, move |conn| {
             let tx = conn.transaction().map_err(fail("begin a read"))?;
-            let record = load(&tx, &tenant, &hash)?;
+            let record = records::load(&tx, &tenant, &hash)?;
             tx.commit().map_err(fail("end a read"))?;
             Ok(record)
         })
         .await
     }
 
-    async fn upsert(&self, record: &AvatarRecord) -> Result<Option<AvatarRecord>, CatalogError> {
-        let record = record.clone();
+    async fn upsert(&self, record: &AvatarRecord) -> Result<Vec<AvatarRecord>, CatalogError> {
+        let record = merge::normalized(record);
         with_conn(&self.writer, move |conn| {
+            // The one writer connection serialises writes: nothing else can link these
+            // hashes between the look-up and the commit.
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail("begin a write"))?;
-            let previous = load(&tx, &record.tenant, &record.hash)?;
-            store(&tx, &record)?;
+            let replaced = records::found_by(&tx, &record.tenant, record.hashes())?;
+            for hash in merge::canonical(&replaced) {
+                records::remove(&tx, &record.tenant, hash)?;
+            }
+            records::store(&tx, &merge::replacing(&record, &replaced))?;
             tx.commit().map_err(fail("commit a write"))?;
-            Ok(previous)
+            Ok(replaced)
         })
         .await
     }
@@ -354,14 +222,9 @@ impl Catalog for SqliteCatalog {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail("begin a delete"))?;
-            let removed = load(&tx, &tenant, &hash)?;
-            if removed.is_some() {
-                tx.prepare_cached("DELETE FROM avatar_variants WHERE tenant = ?1 AND hash = ?2")
-                    .and_then(|mut stmt| stmt.execute(params![tenant, hash]))
-                    .map_err(fail("delete an avatar's variants"))?;
-                tx.prepare_cached("DELETE FROM avatars WHERE tenant = ?1 AND hash = ?2")
-                    .and_then(|mut stmt| stmt.execute(params![tenant, hash]))
-                    .map_err(fail("delete an avatar"))?;
+            let removed = records::load(&tx, &tenant, &hash)?;
+            if let Some(record) = &removed {
+                records::remove(&tx, &tenant, &record.hash)?;
             }
             tx.commit().map_err(fail("commit a delete"))?;
             Ok(removed)
@@ -418,7 +281,8 @@ impl Catalog for SqliteCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::suite;
+    use crate::avatar::{ImageFormat, Rating};
+    use crate::catalog::{Variant, suite};
 
     fn open(dir: &tempfile::TempDir) -> SqliteCatalog {
         SqliteCatalog::open(dir.path().join("nested/dir/catalog.sqlite3")).unwrap()
@@ -428,6 +292,9 @@ mod tests {
         AvatarRecord {
             tenant: "default".to_owned(),
             hash: hash.to_owned(),
+            aliases: vec![],
+            rating: Rating::Pg,
+            name: Some("Ada".to_owned()),
             version: "v1".to_owned(),
             format: ImageFormat::Png,
             content_hash: "c".repeat(64),
@@ -457,9 +324,36 @@ mod tests {
             matches!(catalog.health().await, Err(CatalogError::Migration(_))),
             "unmigrated is unhealthy"
         );
-        assert_eq!(catalog.migrate().await.unwrap(), ["0001_init"]);
+        assert_eq!(catalog.migrate().await.unwrap(), suite::all_versions());
         assert_eq!(catalog.kind(), "sqlite");
         suite::run(&catalog).await;
+    }
+
+    #[tokio::test]
+    async fn rows_of_the_first_schema_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        let first = with_conn(&catalog.writer, |conn| migrate(conn, &MIGRATIONS[..1]))
+            .await
+            .unwrap();
+        assert_eq!(first, ["0001_init"]);
+        tamper(&catalog, suite::FIRST_SCHEMA_ROWS);
+        suite::first_schema_rows_upgrade(&catalog).await;
+    }
+
+    #[tokio::test]
+    async fn unknown_rating_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = open(&dir);
+        catalog.migrate().await.unwrap();
+        let hash = "d".repeat(40);
+        catalog.upsert(&record(&hash)).await.unwrap();
+        tamper(&catalog, "UPDATE avatars SET rating = 'nc-17'");
+        let err = catalog.find("default", &hash).await.unwrap_err();
+        assert!(
+            matches!(&err, CatalogError::Corrupt(m) if m.contains("nc-17")),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -1,19 +1,25 @@
 //! The conformance suite every [`Catalog`] backend passes (garage's `test_suite(db)`
 //! pattern). Each check uses hashes of its own, unique to the run, so the suite can share a
-//! database with other runs.
+//! database with other runs. The checks of linked hashes, ratings, names and upgrades are in
+//! `suite/linked.rs`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
 
-use super::{AvatarRecord, Catalog, Variant};
-use crate::avatar::ImageFormat;
+use super::{AvatarRecord, Catalog, MIGRATIONS, Variant};
+use crate::avatar::{ImageFormat, Rating};
+
+mod linked;
+
+pub(crate) use linked::{FIRST_SCHEMA_ROWS, first_schema_rows_upgrade};
 
 /// Runs every check against `catalog`, which must already be migrated.
 pub(crate) async fn run(catalog: &dyn Catalog) {
     let run = run_id();
     let hash = |check: u32| format!("{check:08x}{run:032x}");
+    let email = |check: u32| linked::Email::new(run, check);
     find_missing(catalog, &hash(1)).await;
     round_trip(catalog, &hash(2)).await;
     replace(catalog, &hash(3)).await;
@@ -21,7 +27,22 @@ pub(crate) async fn run(catalog: &dyn Catalog) {
     delete_returns_the_record_once(catalog, &hash(5)).await;
     migrate_again_is_a_no_op(catalog).await;
     concurrent_upserts_leave_one_consistent_record(catalog, &hash(6)).await;
+    linked::ratings_and_names_round_trip(catalog, &hash(7)).await;
+    linked::found_by_each_hash(catalog, &email(8)).await;
+    linked::aliases_are_stored_normalised(catalog, &email(9)).await;
+    linked::an_upsert_merges_the_records_its_aliases_find(catalog, &email(10)).await;
+    linked::fewer_aliases_drop_the_old_ones(catalog, &email(11)).await;
+    linked::an_upload_under_an_alias_replaces_the_linked_record(catalog, &email(12)).await;
+    linked::delete_through_an_alias_removes_everything(catalog, &email(13)).await;
+    linked::aliases_are_per_tenant(catalog, &email(14)).await;
+    linked::concurrent_linked_upserts_leave_one_consistent_record(catalog, &email(15)).await;
     healthy(catalog).await;
+}
+
+/// The version of every migration this binary has, in order: what migrating a fresh
+/// database applies.
+pub(crate) fn all_versions() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
 }
 
 /// Distinguishes this run's rows from those of other runs on a shared database.
@@ -32,13 +53,25 @@ fn run_id() -> u128 {
     nanos ^ (u128::from(std::process::id()) << 96)
 }
 
-const TENANT: &str = "suite";
+pub(super) const TENANT: &str = "suite";
+
+/// What an upsert that replaced nothing returns.
+pub(super) const NOTHING: Vec<AvatarRecord> = Vec::new();
 
 /// A record whose every variant key names its version, with variants in no particular order.
-fn record(tenant: &str, hash: &str, version: &str, sizes: &[u32], at: i64) -> AvatarRecord {
+pub(super) fn record(
+    tenant: &str,
+    hash: &str,
+    version: &str,
+    sizes: &[u32],
+    at: i64,
+) -> AvatarRecord {
     AvatarRecord {
         tenant: tenant.to_owned(),
         hash: hash.to_owned(),
+        aliases: Vec::new(),
+        rating: Rating::G,
+        name: None,
         version: version.to_owned(),
         format: ImageFormat::Webp,
         content_hash: format!("{version:0>64}"),
@@ -59,13 +92,13 @@ fn record(tenant: &str, hash: &str, version: &str, sizes: &[u32], at: i64) -> Av
 }
 
 /// `record` as the catalog returns it: variants largest first.
-fn sorted(mut record: AvatarRecord) -> AvatarRecord {
+pub(super) fn sorted(mut record: AvatarRecord) -> AvatarRecord {
     record.variants.sort_by_key(|v| std::cmp::Reverse(v.side));
     record
 }
 
 /// Whether every variant of `record` belongs to its version.
-fn consistent(record: &AvatarRecord) -> bool {
+pub(super) fn consistent(record: &AvatarRecord) -> bool {
     let marker = format!("/{}/", record.version);
     let tag = format!("{}-", record.version);
     !record.variants.is_empty()
@@ -89,7 +122,7 @@ async fn round_trip(catalog: &dyn Catalog, hash: &str) {
     );
     assert_eq!(
         catalog.upsert(&rec).await.unwrap(),
-        None,
+        NOTHING,
         "nothing to replace"
     );
     let found = catalog.find(TENANT, hash).await.unwrap();
@@ -103,7 +136,7 @@ async fn replace(catalog: &dyn Catalog, hash: &str) {
     let mut second = record(TENANT, hash, "v2", &[200], 5_000);
     second.format = ImageFormat::Png;
     let previous = catalog.upsert(&second).await.unwrap();
-    assert_eq!(previous, Some(sorted(first)), "returns what it replaced");
+    assert_eq!(previous, [sorted(first)], "returns what it replaced");
 
     let found = catalog.find(TENANT, hash).await.unwrap().unwrap();
     let expected = AvatarRecord {
@@ -116,10 +149,10 @@ async fn replace(catalog: &dyn Catalog, hash: &str) {
 async fn tenants_are_isolated(catalog: &dyn Catalog, hash: &str) {
     let a = record("suite-a", hash, "va", &[64], 10);
     let b = record("suite-b", hash, "vb", &[32, 16], 20);
-    assert_eq!(catalog.upsert(&a).await.unwrap(), None);
+    assert_eq!(catalog.upsert(&a).await.unwrap(), NOTHING);
     assert_eq!(
         catalog.upsert(&b).await.unwrap(),
-        None,
+        NOTHING,
         "another tenant's record"
     );
     assert_eq!(
@@ -179,7 +212,8 @@ async fn concurrent_upserts_leave_one_consistent_record(catalog: &dyn Catalog, h
         done.store(true, Ordering::SeqCst);
         for result in results {
             let previous = result.unwrap();
-            assert!(previous.as_ref().is_none_or(consistent), "{previous:?}");
+            assert!(previous.len() <= 1, "{previous:?}");
+            assert!(previous.iter().all(consistent), "{previous:?}");
         }
     };
     let reader = async {
