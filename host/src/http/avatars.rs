@@ -59,11 +59,11 @@ async fn put_avatar(
     AuthorizedUpload {
         target,
         image,
-        about: _,
+        about,
     }: AuthorizedUpload,
 ) -> Result<Response, ApiError> {
     let OneHash { tenant, hash } = target;
-    let uploaded = app.service.upload(&tenant, &hash, image).await?;
+    let uploaded = app.service.upload(&tenant, &hash, image, about).await?;
     tracing::info!(tenant = %tenant.id, hash = %hash, version = %uploaded.record.version, "avatar stored");
     let body = upload_json(&app, &tenant, &uploaded);
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
@@ -109,6 +109,9 @@ fn upload_json(app: &AppState, tenant: &Tenant, uploaded: &Uploaded) -> Value {
         "tenant": record.tenant,
         "version": record.version,
         "format": record.format.to_string(),
+        "rating": record.rating.name(),
+        "name": record.name,
+        "aliases": record.aliases,
         "created_at": time::rfc3339(record.created_at),
         "updated_at": time::rfc3339(record.updated_at),
         "sizes": sizes,

@@ -17,6 +17,7 @@ use super::error::ApiError;
 use super::extract::{OneHash, presented_token};
 use crate::avatar::{AvatarHash, Rating};
 use crate::plugin::Grant;
+use crate::service::{MAX_NAME_BYTES, UploadAbout};
 
 /// Longest text form field (`token`, `rating`, `name`) accepted.
 const MAX_FORM_FIELD_BYTES: usize = 16 << 10;
@@ -87,7 +88,7 @@ impl FromRequest<AppState> for AuthorizedUpload {
                 authorize(state, &target, &method, &token).await?
             }
         };
-        let about = UploadAbout::new(
+        let about = about(
             &target.hash,
             form.text("rating").or(query.rating),
             form.text("name").or(query.name),
@@ -138,64 +139,49 @@ impl UploadQuery {
     }
 }
 
-/// What an upload says of its avatar, checked.
-#[derive(Debug, Clone)]
-pub struct UploadAbout {
-    pub rating: Rating,
-    /// Trimmed, at most [`MAX_NAME_BYTES`].
-    pub name: Option<String>,
-    /// The other hashes the avatar is to be found by (from the credential), the path's among
-    /// them; empty for a credential bound to one hash.
-    pub linked: Vec<AvatarHash>,
-}
-
-/// The longest `name` an upload may carry, in bytes.
-pub const MAX_NAME_BYTES: usize = 256;
-
-impl UploadAbout {
-    fn new(
-        hash: &AvatarHash,
-        rating: Option<String>,
-        name: Option<String>,
-        aliases: &[String],
-    ) -> Result<Self, ApiError> {
-        let rating = match rating.as_deref().map(str::trim) {
-            None | Some("") => Rating::default(),
-            Some(r) => Rating::parse(r).ok_or_else(|| {
-                ApiError::bad_request("invalid-rating", "a rating is g, pg, r or x")
-            })?,
-        };
-        let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        if name.as_ref().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
-            return Err(ApiError::bad_request(
-                "invalid-name",
-                format!("a name is at most {MAX_NAME_BYTES} bytes"),
-            ));
-        }
-        let mut linked = Vec::with_capacity(aliases.len());
-        for alias in aliases {
-            let parsed = AvatarHash::parse(alias).map_err(|_| {
-                ApiError::plugin_contract(format!(
-                    "the auth plugin named {alias:?} as an alias, which is no hash"
-                ))
-            })?;
-            linked.push(parsed);
-        }
-        if !linked.is_empty() && !linked.contains(hash) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong-hash",
-                "the credential vouches for an email address this hash is not one of",
-            ));
-        }
-        linked.sort();
-        linked.dedup();
-        Ok(Self {
-            rating,
-            name,
-            linked,
-        })
+/// What the upload says of its avatar, checked: a known rating, a name not too long, and
+/// aliases from the auth plugin that are hashes, the path's among them.
+fn about(
+    hash: &AvatarHash,
+    rating: Option<String>,
+    name: Option<String>,
+    aliases: &[String],
+) -> Result<UploadAbout, ApiError> {
+    let rating = match rating.as_deref().map(str::trim) {
+        None | Some("") => Rating::default(),
+        Some(r) => Rating::parse(r)
+            .ok_or_else(|| ApiError::bad_request("invalid-rating", "a rating is g, pg, r or x"))?,
+    };
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.len() > MAX_NAME_BYTES) {
+        return Err(ApiError::bad_request(
+            "invalid-name",
+            format!("a name is at most {MAX_NAME_BYTES} bytes"),
+        ));
     }
+    let mut linked = Vec::with_capacity(aliases.len());
+    for alias in aliases {
+        let parsed = AvatarHash::parse(alias).map_err(|_| {
+            ApiError::plugin_contract(format!(
+                "the auth plugin named {alias:?} as an alias, which is no hash"
+            ))
+        })?;
+        linked.push(parsed);
+    }
+    if !linked.is_empty() && !linked.contains(hash) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong-hash",
+            "the credential vouches for an email address this hash is not one of",
+        ));
+    }
+    linked.sort();
+    linked.dedup();
+    Ok(UploadAbout {
+        rating,
+        name,
+        linked,
+    })
 }
 
 /// Reads a body, refusing it with `413` as soon as it passes `limit` bytes.

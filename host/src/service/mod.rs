@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 pub use content::Content;
 pub use read::{Answer, Fallback, FormatWish, ReadRequest, Reply};
-pub use write::{REPLACED_FILES_GRACE, Uploaded};
+pub use write::{MAX_NAME_BYTES, REPLACED_FILES_GRACE, UploadAbout, Uploaded};
 
 use crate::avatar::{AvatarHash, clock};
 use crate::cache::Cache;

@@ -10,9 +10,7 @@ use super::content::Content;
 use super::generated::Generated;
 use super::read::{Fallback, ReadRequest};
 use super::{Service, ServiceError};
-use crate::avatar::{
-    AvatarHash, ImageFormat, Rating, Recipe, Validators, VariantKey, choose_side, clock,
-};
+use crate::avatar::{AvatarHash, ImageFormat, Recipe, Validators, VariantKey, choose_side, clock};
 use crate::catalog::{AvatarRecord, Variant};
 use crate::tenant::{DefaultImage, DefaultPolicy, Tenant};
 
@@ -112,7 +110,7 @@ impl Service {
         if !request.force_default {
             for candidate in std::iter::once(&request.hash).chain(&request.backup) {
                 if let Some(record) = self.find(tenant, candidate).await? {
-                    if rating_of(&record) <= request.max_rating {
+                    if record.rating <= request.max_rating {
                         return stored(record, request.side).ok_or(ServiceError::NotFound);
                     }
                     shown.get_or_insert(record);
@@ -124,7 +122,7 @@ impl Service {
         let name = request
             .name
             .clone()
-            .or_else(|| shown.as_ref().and_then(|r| stored_name(r)));
+            .or_else(|| shown.as_ref().and_then(|r| r.name.clone()));
         match &request.fallback {
             Fallback::Tenant => self.tenant_default(tenant, request, drawn).await,
             Fallback::NotFound => Err(ServiceError::NotFound),
@@ -295,14 +293,4 @@ fn allowed(tenant: &Tenant, url: &str) -> bool {
             .default_url_hosts
             .iter()
             .any(|h| h.eq_ignore_ascii_case(host))
-}
-
-/// The rating an upload carried.
-fn rating_of(_record: &AvatarRecord) -> Rating {
-    Rating::G
-}
-
-/// The name an upload carried.
-fn stored_name(_record: &AvatarRecord) -> Option<String> {
-    None
 }

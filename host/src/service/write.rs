@@ -10,13 +10,27 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 
 use super::{Service, ServiceError};
-use crate::avatar::{AvatarHash, VariantKey, Version, avatar_prefix, clock, etag_of};
+use crate::avatar::{AvatarHash, Rating, VariantKey, Version, avatar_prefix, clock, etag_of};
 use crate::catalog::{AvatarRecord, Variant};
 use crate::config::Delivery;
 use crate::tenant::{Tenant, jobs};
 
 /// How long the files of a replaced version stay readable.
 pub const REPLACED_FILES_GRACE: Duration = Duration::from_secs(2);
+
+/// What an upload says of its avatar besides the image, as the caller checked it.
+#[derive(Debug, Clone, Default)]
+pub struct UploadAbout {
+    pub rating: Rating,
+    /// Trimmed, at most [`MAX_NAME_BYTES`].
+    pub name: Option<String>,
+    /// Every hash the avatar is to be found by, the uploaded one among them (from a credential
+    /// that vouches for an email address); empty for a credential bound to one hash.
+    pub linked: Vec<AvatarHash>,
+}
+
+/// The longest `name` an upload may carry, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
 
 /// A stored upload.
 #[derive(Debug)]
@@ -28,13 +42,15 @@ pub struct Uploaded {
 }
 
 impl Service {
-    /// Transforms `upload` with the tenant's pipeline and makes it `hash`'s avatar, replacing
-    /// any previous one.
+    /// Transforms `upload` with the tenant's pipeline and makes it the avatar that `hash` and
+    /// every hash `about` links to it find, replacing what any of them found before (an
+    /// earlier upload under a linked hash is merged into this one).
     pub async fn upload(
         &self,
         tenant: &Arc<Tenant>,
         hash: &AvatarHash,
         upload: Bytes,
+        about: UploadAbout,
     ) -> Result<Uploaded, ServiceError> {
         let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&upload));
         let images = jobs::run(tenant, move |tenant| tenant.pipeline.process(&upload))
@@ -81,6 +97,14 @@ impl Service {
         let record = AvatarRecord {
             tenant: tenant.id.clone(),
             hash: hash.to_string(),
+            aliases: about
+                .linked
+                .iter()
+                .filter(|linked| *linked != hash)
+                .map(ToString::to_string)
+                .collect(),
+            rating: about.rating,
+            name: about.name,
             version: version.to_string(),
             format,
             content_hash,
@@ -88,25 +112,33 @@ impl Service {
             updated_at: now_ms,
             variants,
         };
-        let previous = match self.catalog.upsert(&record).await {
-            Ok(previous) => previous,
+        let replaced = match self.catalog.upsert(&record).await {
+            Ok(replaced) => replaced,
             Err(error) => {
                 self.remove_files(record.variants.iter().map(|v| v.key.clone()).collect())
                     .await;
                 return Err(error.into());
             }
         };
-        self.cache.invalidate(&tenant.id, hash.as_str());
+        for found in replaced.iter().chain(std::iter::once(&record)) {
+            for hash in found.hashes() {
+                self.cache.invalidate(&tenant.id, hash);
+            }
+        }
 
-        // 3. The previous version's files (its renditions too), once readers holding it are
-        // done.
+        // 3. The files of every record replaced (their renditions too), once readers holding
+        // them are done.
         let mut record = record;
-        if let Some(previous) = previous {
-            record.created_at = previous.created_at;
+        if let Some(same) = replaced.iter().find(|r| r.hash == record.hash) {
+            record.created_at = same.created_at;
+        }
+        if !replaced.is_empty() {
             let service = self.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(REPLACED_FILES_GRACE).await;
-                service.remove_version(&previous).await;
+                for previous in &replaced {
+                    service.remove_version(previous).await;
+                }
             });
         }
         let direct_urls = match self.links.delivery {
@@ -125,13 +157,24 @@ impl Service {
         })
     }
 
-    /// Deletes `hash`'s avatar: the record, then every file.
+    /// Deletes the avatar `hash` finds (for every hash linked to it): the record, then every
+    /// file.
     pub async fn delete(&self, tenant: &Tenant, hash: &AvatarHash) -> Result<(), ServiceError> {
         let removed = self.catalog.delete(&tenant.id, hash.as_str()).await?;
         self.cache.invalidate(&tenant.id, hash.as_str());
         let Some(record) = removed else {
             return Err(ServiceError::NotFound);
         };
+        for linked in record.hashes() {
+            self.cache.invalidate(&tenant.id, linked);
+        }
+        // Found through a linked hash, the files are under the one the record is stored under.
+        let hash = &AvatarHash::parse(&record.hash).map_err(|_| {
+            ServiceError::from(crate::catalog::CatalogError::Corrupt(format!(
+                "avatar {}/{}: not a hash",
+                tenant.id, record.hash
+            )))
+        })?;
         let version = Version::parse(&record.version);
         let keys: Vec<String> = record.variants.into_iter().map(|v| v.key).collect();
         for key in &keys {
