@@ -282,11 +282,7 @@ fn invalid_specs_are_refused() {
         &DynamicImage::ImageRgb8(quadrants(64, 64)),
         image::ImageFormat::Png,
     );
-    for bad in [
-        spec(&[], None),
-        spec(&[0], None),
-        spec(&[64], Some(ImageFormat::Gif)),
-    ] {
+    for bad in [spec(&[], None), spec(&[0], None)] {
         let verdict = transform(&upload, &bad);
         assert!(
             matches!(verdict, Err(ImageRejection::InvalidInput(_))),

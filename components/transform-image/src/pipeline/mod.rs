@@ -36,7 +36,7 @@ pub enum ImageFormat {
     Webp,
     /// AVIF (an AV1 still image); lossy, honours the quality. Written, never read.
     Avif,
-    /// GIF; read (first frame only), never written.
+    /// GIF; read (first frame only), and written as one frame of 256 colours.
     Gif,
     /// Raw pixels: `width * height * 4` bytes, RGBA, rows top to bottom, not premultiplied.
     Rgba8,
@@ -118,8 +118,8 @@ pub enum TransformError {
 }
 
 /// Decodes `upload`, applies its EXIF orientation, drops all metadata, keeps `spec.crop` (when
-/// given), crops the centred square and resizes it to each size of `spec`. Returns one square image per produced size, largest
-/// first, in `spec.format` (see [`Spec::format`] for the default).
+/// given), crops the centred square and resizes it to each size of `spec`. Returns one square
+/// image per produced size, largest first, in `spec.format` (see [`Spec::format`] for the default).
 ///
 /// Never panics on any `upload`: refusals are [`TransformError`]s.
 pub fn transform(
@@ -129,12 +129,6 @@ pub fn transform(
 ) -> Result<Vec<Image>, TransformError> {
     let sizes = validated_sizes(&spec.sizes)?;
     check_quality(spec.quality)?;
-    if spec.format == Some(ImageFormat::Gif) {
-        return Err(TransformError::InvalidInput(
-            "gif is not an output format".to_owned(),
-        ));
-    }
-
     let decoded = decode::decode(upload, spec.max_pixels, |width, height, orientation| {
         crop::check(spec.crop, width, height, orientation)
     })?;
@@ -167,9 +161,9 @@ pub fn encode(
     options: &Options,
 ) -> Result<Vec<Image>, TransformError> {
     check_quality(quality)?;
-    if matches!(format, ImageFormat::Gif | ImageFormat::Rgba8) {
+    if format == ImageFormat::Rgba8 {
         return Err(TransformError::InvalidInput(format!(
-            "cannot encode to {format:?}; expected jpeg, png, webp or avif"
+            "cannot encode to {format:?}; expected jpeg, png, webp, avif or gif"
         )));
     }
     images
