@@ -1,5 +1,5 @@
 //! WebP output: lossy (VP8, with a lossless alpha plane) below quality 100 with `webp-rust`,
-//! lossless (VP8L) at 100 with `image`'s encoder.
+//! lossless (VP8L) at 100, or when the lossy encoder fails, with `image`'s encoder.
 //!
 //! Why `webp-rust` (MIT): of the pure-Rust lossy WebP encoders, `zenwebp` 0.3 and later is
 //! AGPL-3.0 or commercial, which a self-hosted Apache-2.0 service cannot ship; `webpkit` 0.1
@@ -31,17 +31,39 @@ pub(crate) enum WebpError {
 
 /// Encodes `pixels` as WebP at `quality` (1 to 100).
 pub(crate) fn encode(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, WebpError> {
-    let (width, height) = (pixels.width, pixels.height);
-    if quality >= LOSSLESS_QUALITY {
-        let color = if pixels.alpha {
-            ExtendedColorType::Rgba8
-        } else {
-            ExtendedColorType::Rgb8
-        };
-        let mut data = Vec::new();
-        WebPEncoder::new_lossless(&mut data).write_image(&pixels.data, width, height, color)?;
-        return Ok(data);
+    if quality < LOSSLESS_QUALITY {
+        match encode_lossy(pixels, quality) {
+            Ok(data) => return Ok(data),
+            // webp-rust 0.3.2 decodes each loop-filter candidate it makes and, for some noisy
+            // pictures, fails on one of them. Lossless WebP is always valid: a larger file
+            // beats no file (a negotiated answer then picks the smallest format anyway).
+            Err(WebpError::Lossy(_)) if pixels.width <= 16383 && pixels.height <= 16383 => {}
+            Err(error) => return Err(error),
+        }
     }
+    encode_lossless(pixels)
+}
+
+/// Lossless WebP (VP8L) with `image`'s encoder.
+fn encode_lossless(pixels: &Pixels) -> Result<Vec<u8>, WebpError> {
+    let color = if pixels.alpha {
+        ExtendedColorType::Rgba8
+    } else {
+        ExtendedColorType::Rgb8
+    };
+    let mut data = Vec::new();
+    WebPEncoder::new_lossless(&mut data).write_image(
+        &pixels.data,
+        pixels.width,
+        pixels.height,
+        color,
+    )?;
+    Ok(data)
+}
+
+/// Lossy WebP (VP8, with a lossless alpha plane) with webp-rust.
+fn encode_lossy(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, WebpError> {
+    let (width, height) = (pixels.width, pixels.height);
     let image = ImageBuffer {
         width: usize::try_from(width).unwrap_or(usize::MAX),
         height: usize::try_from(height).unwrap_or(usize::MAX),

@@ -297,3 +297,35 @@ fn transform_writes_gif_when_asked() {
         assert_eq!(decode_back(image).dimensions(), (image.width, image.height));
     }
 }
+
+/// The noisy gradient on which webp-rust 0.3.2 rejects one of its own loop-filter candidates
+/// at quality 50 (its internal decoder fails on the candidate).
+fn trips_the_lossy_encoder(side: u32) -> RgbaImage {
+    let mut seed: u32 = 0x9E37_79B9;
+    RgbaImage::from_fn(side, side, |x, y| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let noise = (seed % 24) as i32 - 12;
+        let c = |v: u32| (v as i32 + noise).clamp(0, 255) as u8;
+        Rgba([
+            c(x * 255 / side),
+            c(y * 255 / side),
+            c(((x + y) * 128 / side) % 256),
+            255,
+        ])
+    })
+}
+
+#[test]
+fn webp_falls_back_to_lossless_when_the_lossy_encoder_fails() {
+    for side in [120, 200] {
+        let image = trips_the_lossy_encoder(side);
+        let webp = encoded(&image, ImageFormat::Webp, 50);
+        assert_eq!(webp_chunk(&webp.data), b"VP8L", "{side}");
+        assert_eq!(decode_back(&webp), image, "{side}: lossless");
+    }
+    // Where it succeeds, the answer stays lossy.
+    let webp = encoded(&trips_the_lossy_encoder(120), ImageFormat::Webp, 75);
+    assert_eq!(webp_chunk(&webp.data), b"VP8 ");
+}
