@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use avatar_tests::server::{TestServer, png, solid_png};
+use image::GenericImageView;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -337,4 +339,93 @@ fn a_host_killed_mid_upload_leaves_every_avatar_whole_and_gc_finds_the_orphans()
             assert_eq!(server.get(&format!("/{h}/{size}")).status, 200, "after gc");
         }
     }
+}
+
+#[test]
+fn rendered_sizes_and_linked_hashes_follow_writes_on_every_host() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some((storage, catalog)) = backends("renditions") else {
+        return;
+    };
+    let a = TestServer::builder()
+        .backends(storage.clone(), catalog.clone())
+        .start();
+    let b = TestServer::builder().backends(storage, catalog).start();
+    let h = hash(2);
+    let colour = |reply: &avatar_tests::server::Reply| reply.image().to_rgb8().get_pixel(4, 4).0;
+
+    // B renders (and caches) a size that is not stored, in two formats.
+    assert_eq!(
+        a.upload(&h, &solid_png(256, [200, 0, 0]), "image/png")
+            .status,
+        201
+    );
+    let rendered = format!("/avatar/{h}?s=77");
+    let webp = [("accept", "image/webp")];
+    let first = b.get(&rendered);
+    assert_eq!(first.status, 200);
+    assert_eq!(first.image().dimensions(), (77, 77));
+    assert_eq!(
+        b.get_with(&rendered, &webp).header("content-type"),
+        Some("image/webp")
+    );
+
+    // A replaces the avatar: B's rendered sizes follow, in every format.
+    assert_eq!(
+        a.upload(&h, &solid_png(256, [0, 0, 200]), "image/png")
+            .status,
+        201
+    );
+    let seen = within(Duration::from_secs(1), || {
+        let reply = b.get(&rendered);
+        reply.status == 200 && colour(&reply)[2] > 150
+    });
+    assert!(
+        seen.is_some(),
+        "host B still serves the old rendered size after 1 s"
+    );
+    let negotiated = b.get_with(&rendered, &webp);
+    assert!(
+        colour(&negotiated)[2] > 150,
+        "the negotiated rendition is new too"
+    );
+
+    // A deletes it: B's rendered sizes go too.
+    assert_eq!(a.delete(&h, Some(&a.token(&h))).status, 204);
+    let gone = within(Duration::from_secs(1), || {
+        b.get(&format!("{rendered}&d=404")).status == 404
+    });
+    assert!(
+        gone.is_some(),
+        "host B still renders a deleted avatar after 1 s"
+    );
+
+    // B has cached "no avatar" under an email's MD5; A uploads by its SHA-1, vouched for
+    // by the address: B finds it by the MD5 within a second.
+    let email = format!("someone-{h}@example.com");
+    let md5 = hex_of(md5::Md5::digest(email.as_bytes()));
+    let sha1 = hex_of(sha1::Sha1::digest(email.as_bytes()));
+    let by_md5 = format!("/avatar/{md5}?s=40&d=404");
+    assert_eq!(b.get(&by_md5).status, 404);
+    let now = avatar_tests::server::unix_now();
+    let token = a.sign(&json!({"email": email, "tenant": "default", "exp": now + 600}));
+    let put = a.request(
+        "PUT",
+        &format!("/{sha1}"),
+        &[
+            ("authorization", &format!("Bearer {token}")),
+            ("content-type", "image/png"),
+        ],
+        Some(&solid_png(64, [0, 200, 0])),
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let found = within(Duration::from_secs(1), || b.get(&by_md5).status == 200);
+    assert!(
+        found.is_some(),
+        "host B still misses the linked upload after 1 s"
+    );
+}
+
+fn hex_of(digest: impl AsRef<[u8]>) -> String {
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
