@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Load test against the real `avatar` binary on loopback, bounded in time:
 #   GET /{hash}/medium in proxy and redirect delivery (wrk, 2 threads, 32 connections),
+#   GET /avatar/{hash}?s=80 (a size rendered once, then cached) in proxy delivery,
 #   the same with the in-memory caches off (every request reaches the catalog and the store),
 #   and upload latency of a 1000x1000 JPEG (wrk, 1 connection).
 # Usage: scripts/load.sh [SECONDS_PER_RUN] [embedded|postgres-garage]   (default 10, embedded)
 # `postgres-garage` runs the same against a throwaway PostgreSQL and a single-node Garage
 # (scripts/services.sh), started here unless AVATAR_TEST_POSTGRES_URL is already set.
+# AVATAR_BIN=/path/to/avatar loads that binary instead of this checkout's release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-10}"
@@ -17,7 +19,9 @@ if ! command -v wrk >/dev/null; then
 fi
 cargo build -q --release --bin avatar
 cargo build -q --release -p avatar-tests --example make_image
-BIN="$CARGO_TARGET_DIR/release/avatar"
+# AVATAR_BIN runs another build (say, the previous release) under the same load, for a
+# before/after comparison in one sitting.
+BIN="${AVATAR_BIN:-$CARGO_TARGET_DIR/release/avatar}"
 WORK=$(mktemp -d)
 chmod 755 "$WORK" # the PostgreSQL cluster below it runs as the `postgres` user
 STARTED_SERVICES=""
@@ -74,6 +78,12 @@ curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type:
   --data-binary @"$WORK/upload.jpg" "$URL/$HASH"
 echo "== GET /{hash}/medium, proxy delivery"
 wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/$HASH/medium"
+# The Gravatar URL at a size nobody stored: rendered once, then answered from the image
+# cache; compare with /{hash}/medium above (a stored size). Builds without the endpoint skip.
+if curl -sf -o /dev/null "$URL/avatar/$HASH?s=80"; then
+  echo "== GET /avatar/{hash}?s=80 (rendered once, then cached), proxy delivery"
+  wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/avatar/$HASH?s=80"
+fi
 echo "== PUT /{hash}, 1000x1000 JPEG to 4 sizes, one client"
 wrk -t1 -c1 -d"${SECONDS_PER_RUN}s" --latency -s "$WORK/upload.lua" "$URL/$HASH"
 stop
