@@ -68,7 +68,7 @@ impl FromRequestParts<AppState> for GravatarRead {
             Some(extension) => FormatWish::Exact(format_of(extension).ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid-hash",
-                    format!("unknown extension {extension:?}; use jpg, jpeg, png, gif or webp"),
+                    format!("unknown extension {extension:?}; use jpg, jpeg, png, gif, webp or avif"),
                 )
             })?),
         };
@@ -94,6 +94,8 @@ fn format_of(extension: &str) -> Option<ImageFormat> {
         "png" => Some(ImageFormat::Png),
         "gif" => Some(ImageFormat::Gif),
         "webp" => Some(ImageFormat::Webp),
+        // Not one of Gravatar's, but the format this service can also write.
+        "avif" => Some(ImageFormat::Avif),
         _ => None,
     }
 }
