@@ -21,7 +21,7 @@ import urllib.request
 from libgravatar import Gravatar
 
 # Every request is bounded: a hung server fails the case instead of the whole run.
-TIMEOUT_SECONDS = 15
+TIMEOUT_SECONDS = 30
 
 
 def build(case):

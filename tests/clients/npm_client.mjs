@@ -14,7 +14,7 @@ import gravatar from 'gravatar';
 import gravatarUrl from 'gravatar-url';
 
 // Every request is bounded: a hung server fails the case instead of the whole run.
-const TIMEOUT_MS = 15000;
+const TIMEOUT_MS = 30000;
 
 /** `gravatar.url(email, {s, d, r, f, cdn})`, the options its README lists. */
 function buildGravatar(caseSpec, base) {
