@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
+# The Gravatar client libraries (PyPI, npm) that tests/tests/gravatar_clients.rs drives.
+scripts/clients.sh
 export AVATAR_SERVICES_DIR="${AVATAR_SERVICES_DIR:-$(mktemp -d /tmp/avatar-test.XXXXXX)}"
 trap 'scripts/services.sh down || true' EXIT
 eval "$(scripts/services.sh up)"

@@ -3,7 +3,7 @@
 //! test moves them onto the server the way an app switching over would, the scripts in
 //! `tests/clients/` fetch them, and every answer is what a user of the library expects.
 //!
-//! The interpreters and packages come from `.ci/run`: a virtualenv (`AVATAR_CLIENTS_VENV`,
+//! The interpreters and packages come from `scripts/clients.sh` (run by `scripts/test.sh`): a virtualenv (`AVATAR_CLIENTS_VENV`,
 //! default `tests/clients/.venv`) with `tests/clients/requirements.txt`, and `npm ci` in
 //! `tests/clients`. Under `CI=true` a missing one fails the test; elsewhere it is skipped
 //! with a message saying how to install it.
@@ -126,6 +126,30 @@ fn common_cases() -> Vec<Case> {
             KNOWN,
             json!({"size": 90, "default": "identicon"}),
             avatar(90),
+        ),
+        Case::new(
+            "rated x, no rating: hidden",
+            RATED_X,
+            json!({"default": "404"}),
+            NotFound,
+        ),
+        Case::new(
+            "rated x, rating g: hidden",
+            RATED_X,
+            json!({"default": "404", "rating": "g"}),
+            NotFound,
+        ),
+        Case::new(
+            "rated x, rating pg: the default instead",
+            RATED_X,
+            json!({"size": 70, "default": "identicon", "rating": "pg"}),
+            Picture { side: 70 },
+        ),
+        Case::new(
+            "rated x, rating x: shown",
+            RATED_X,
+            json!({"size": 70, "default": "404", "rating": "x"}),
+            avatar(70),
         ),
         Case::new(
             "unknown, d=404",
