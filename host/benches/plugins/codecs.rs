@@ -6,9 +6,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use avatar_host::plugin::{
-    CallLimits, Image, ImageFormat, Settings, TransformPlugin, TransformSpec,
-};
+use avatar_host::avatar::ImageFormat;
+use avatar_host::plugin::{CallLimits, Image, Settings, TransformPlugin, TransformSpec};
 use criterion::{Criterion, SamplingMode};
 use transform_image::pipeline;
 
@@ -77,7 +76,7 @@ pub fn render(c: &mut Criterion, plugin: &TransformPlugin) {
     let options = pipeline::Options::default();
     let picture = photo_like(128);
     let spec = TransformSpec {
-        sizes: vec![80],
+        sides: vec![80],
         format: None,
         quality: QUALITY,
         max_pixels: 1 << 20,
