@@ -1,13 +1,14 @@
 //! `auth-jwt`: the first-party authentication plugin of avatar.
 //!
-//! It implements the `auth-plugin` world of `avatar:plugins@0.1.0`: a client that uploads or
+//! It implements the `auth-plugin` world of `avatar:plugins@0.2.0`: a client that uploads or
 //! deletes an avatar presents a JSON Web Token (`Authorization: Bearer <jwt>`), and the plugin
 //! accepts it only if the signature verifies with the operator's key *and* the token is bound to
 //! this request: its `hash` claim names the avatar being changed and, when present, its `tenant`
 //! claim names the tenant.
 //!
-//! The logic lives in [`verify`] (plain Rust, tested natively); the `component` module (built for
-//! `wasm32` only) is the thin adapter between the WIT types and [`verify`].
+//! The logic is plain Rust, tested natively: [`settings`] reads and checks the operator's settings
+//! and key, [`verify`] checks a token against them. The `component` module (built for `wasm32`
+//! only) is the thin adapter between the WIT types and these.
 //!
 //! # Settings
 //! Read through the host's `config.get(key)` on every call (a plugin instance lives for one call).
@@ -34,7 +35,11 @@
 //! - `iss`, `aud`: checked only when `issuer` / `audience` are set.
 //! - `sub` (optional, string): reported to the host as the grant's subject.
 
+pub mod settings;
 pub mod verify;
+
+#[cfg(test)]
+mod test_support;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
