@@ -28,7 +28,7 @@ impl Guest for AuthJwt {
                 subject: grant.subject,
                 expires_at: grant.expires_at,
                 claims: grant.claims,
-                aliases: Vec::new(),
+                aliases: grant.aliases,
             })
             .map_err(to_wit)
     }

@@ -3,8 +3,8 @@
 //! It implements the `auth-plugin` world of `avatar:plugins@0.2.0`: a client that uploads or
 //! deletes an avatar presents a JSON Web Token (`Authorization: Bearer <jwt>`), and the plugin
 //! accepts it only if the signature verifies with the operator's key *and* the token is bound to
-//! this request: its `hash` claim names the avatar being changed and, when present, its `tenant`
-//! claim names the tenant.
+//! this request: its `hash` claim names the avatar being changed (or its `email` claim names an
+//! address one of whose hashes it is) and, when present, its `tenant` claim names the tenant.
 //!
 //! The logic is plain Rust, tested natively: [`settings`] reads and checks the operator's settings
 //! and key, [`verify`] checks a token against them. The `component` module (built for `wasm32`
@@ -30,11 +30,17 @@
 //! # Claims
 //! - `exp` (required, NumericDate): expired when `now > exp + leeway`.
 //! - `nbf` (optional, NumericDate): not yet valid when `now + leeway < nbf`.
-//! - `hash` (required, string): the avatar hash, compared case-insensitively.
+//! - `hash` (required unless `email` is present, string): the avatar hash, compared
+//!   case-insensitively.
+//! - `email` (optional, string): an address. Trimmed and lower-cased, its MD5, SHA-1 or SHA-256
+//!   must be the request's hash (and equal `hash`, when that is present too); the three hashes
+//!   are returned as the grant's aliases, so that the avatar is found by each. The address is
+//!   removed from the grant's claims and never appears in an error.
 //! - `tenant` (optional unless `require_tenant`, string): compared exactly.
 //! - `iss`, `aud`: checked only when `issuer` / `audience` are set.
 //! - `sub` (optional, string): reported to the host as the grant's subject.
 
+pub mod email;
 pub mod settings;
 pub mod verify;
 

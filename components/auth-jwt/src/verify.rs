@@ -13,11 +13,15 @@
 //! 5. the signature must verify with the configured key ([`AuthError::BadSignature`]);
 //! 6. `exp` is required and checked against the host's `now` with `leeway`;
 //! 7. `nbf`, when present, likewise;
-//! 8. `hash` is required and must name the avatar of the request;
+//! 8. the token must name the avatar of the request: an `email` claim, when present, must be an
+//!    address one of whose three hashes is the request's; a `hash` claim, required without
+//!    `email`, must be the request's hash;
 //! 9. `tenant`, when present (or when `require_tenant`), must name the request's tenant;
 //! 10. `iss` and `aud`, when the operator configured `issuer` and `audience`.
 //!
 //! A claim of the wrong JSON type (a string `exp`, a numeric `hash`) is [`AuthError::Malformed`].
+//! The address in an `email` claim is personal data the host must not keep: it never reaches the
+//! grant (only its hashes do, as aliases) nor an error message.
 
 use std::fmt;
 
@@ -27,6 +31,7 @@ use jsonwebtoken::Validation;
 use jsonwebtoken::errors::{Error as JwtError, ErrorKind};
 use serde_json::{Map, Value};
 
+use crate::email;
 use crate::settings::misconfigured;
 // Callers run the whole check through this module: `verify::{Settings, Request, authenticate}`.
 pub use crate::settings::Settings;
@@ -57,8 +62,11 @@ pub struct Grant {
     pub subject: String,
     /// The `exp` claim. Always set by this plugin, which requires `exp`.
     pub expires_at: Option<u64>,
-    /// The token's claims as a compact JSON object.
+    /// The token's claims as a compact JSON object, without `email`.
     pub claims: String,
+    /// For a token with an `email` claim: the MD5, SHA-1 and SHA-256 of the normalised address
+    /// in lower-case hex, the request's hash among them. Empty for a token bound by `hash` alone.
+    pub aliases: Vec<String>,
 }
 
 /// Why a token was refused (mirrors the WIT `auth-error` variant case for case).
@@ -81,7 +89,7 @@ pub enum AuthError {
     Expired,
     /// `nbf` is in the future, beyond the leeway.
     NotYetValid,
-    /// The `hash` claim names another avatar.
+    /// The `hash` claim names another avatar, or no hash of the `email` claim is the request's.
     WrongHash,
     /// The `tenant` claim names another tenant, or is absent while `require_tenant` is set.
     WrongTenant,
@@ -137,7 +145,7 @@ pub fn authenticate(settings: &Settings, req: &Request) -> Result<Grant, AuthErr
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &settings.key, &validation)
+    let mut claims = jsonwebtoken::decode::<Map<String, Value>>(token, &settings.key, &validation)
         .map_err(|err| from_jwt_error(&err, settings.algorithm_name))?
         .claims;
 
@@ -155,12 +163,7 @@ pub fn authenticate(settings: &Settings, req: &Request) -> Result<Grant, AuthErr
         }
     }
 
-    match claims.get("hash") {
-        None => return Err(AuthError::MissingClaim("hash".to_owned())),
-        Some(Value::String(hash)) if hash.eq_ignore_ascii_case(&req.hash) => {}
-        Some(Value::String(_)) => return Err(AuthError::WrongHash),
-        Some(_) => return Err(wrong_type("hash", "a string")),
-    }
+    let aliases = bind_hash(&mut claims, &req.hash)?;
 
     match claims.get("tenant") {
         None if settings.require_tenant => return Err(AuthError::WrongTenant),
@@ -197,7 +200,36 @@ pub fn authenticate(settings: &Settings, req: &Request) -> Result<Grant, AuthErr
         subject,
         expires_at: Some(exp),
         claims: Value::Object(claims).to_string(),
+        aliases,
     })
+}
+
+/// Checks that the token names the request's avatar, by its `email` claim (any of the address's
+/// three hashes) or its `hash` claim (when both are present, each must agree), and returns the
+/// aliases. The `email` claim is taken out of `claims` here, so that the address goes no further.
+fn bind_hash(claims: &mut Map<String, Value>, hash: &str) -> Result<Vec<String>, AuthError> {
+    let aliases = match claims.remove("email") {
+        None => Vec::new(),
+        Some(Value::String(address)) => {
+            // The message names the claim, never its value.
+            if !email::looks_like_address(&address) {
+                return Err(malformed("claim `email` is not an address"));
+            }
+            let hashes = email::hashes(&address);
+            if !hashes.iter().any(|alias| alias.eq_ignore_ascii_case(hash)) {
+                return Err(AuthError::WrongHash);
+            }
+            hashes.into()
+        }
+        Some(_) => return Err(wrong_type("email", "a string")),
+    };
+    match claims.get("hash") {
+        None if aliases.is_empty() => Err(AuthError::MissingClaim("hash".to_owned())),
+        None => Ok(aliases),
+        Some(Value::String(claimed)) if claimed.eq_ignore_ascii_case(hash) => Ok(aliases),
+        Some(Value::String(_)) => Err(AuthError::WrongHash),
+        Some(_) => Err(wrong_type("hash", "a string")),
+    }
 }
 
 /// Checks the compact JWS shape (`header.payload.signature`, base64url characters only, header
@@ -279,3 +311,6 @@ fn wrong_type(claim: &str, expected: &str) -> AuthError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod email_tests;
