@@ -1,11 +1,9 @@
-//! Test images, made in code so every pixel is known.
+//! Test images, made in code so every pixel is known, and the PNG files made from them.
 
 use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 
-/// An RGB image whose four quadrants are red (top left), green (top right), blue (bottom
-/// left) and white (bottom right), so orientation and cropping can be checked by colour.
 /// A photo-like picture: gradients under per-pixel noise, so decoders, resizers and encoders
 /// do the work a real photo asks of them. Deterministic.
 pub fn photo(side: u32) -> RgbImage {
@@ -24,6 +22,8 @@ pub fn photo(side: u32) -> RgbImage {
     })
 }
 
+/// An RGB image whose four quadrants are red (top left), green (top right), blue (bottom
+/// left) and white (bottom right), so orientation and cropping can be checked by colour.
 pub fn quadrants(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
         match (x < width / 2, y < height / 2) {
@@ -57,6 +57,20 @@ pub fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     };
     image.write_to(&mut out, format).expect("encode test image");
     out.into_inner()
+}
+
+/// A PNG of `width` x `height` with the four coloured quadrants of [`quadrants`].
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(
+        &DynamicImage::ImageRgb8(quadrants(width, height)),
+        ImageFormat::Png,
+    )
+}
+
+/// A PNG of `side` x `side` in one colour.
+pub fn solid_png(side: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(side, side, Rgb(rgb)));
+    encode(&image, ImageFormat::Png)
 }
 
 /// Splices an EXIF block with the given orientation tag right after a JPEG's SOI marker.

@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: building the test-fixture components, paths, test
-//! images, and the real `avatar` server (`server`).
+//! images (`images`), and the real `avatar` server (`server`, which names everything the
+//! tests use of the harness split across the private modules below).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,8 +8,21 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
+mod backends;
+mod builder;
+mod client;
 pub mod images;
+mod process;
+mod raw;
 pub mod server;
+mod tokens;
+
+// What the end-to-end tests use of the server harness, at the crate's root as well as under
+// `server::`, where the tests written so far name it.
+pub use server::{
+    Builder, Delivery, Multipart, Reply, ServerDir, TENANT, TestServer, avatar_binary, chunked,
+    png, sign, solid_png, unix_now,
+};
 
 /// The workspace root.
 pub fn workspace_root() -> &'static Path {
@@ -73,10 +87,5 @@ fn guest_target_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("AVATAR_GUEST_TARGET_DIR") {
         return dir.into();
     }
-    // The test executable is `<target>/<profile>/deps/<name>-<hash>`.
-    let exe = std::env::current_exe().expect("the test executable's path");
-    exe.ancestors()
-        .nth(3)
-        .expect("the test executable lives in a target directory")
-        .join("guest-build")
+    process::target_dir().join("guest-build")
 }
