@@ -163,7 +163,11 @@ fn an_extension_chooses_the_format() {
             &[("accept", "image/avif,image/webp,*/*")],
         );
         assert_eq!(reply.status, 200, "{extension}: {}", reply.text());
-        assert_eq!(reply.header("content-type"), Some(content_type), "{extension}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some(content_type),
+            "{extension}"
+        );
         assert_eq!(image::guess_format(&reply.body).ok(), Some(format));
         if format != ImageFormat::Avif {
             // (No AVIF decoder here; its container says the rest.)

@@ -68,7 +68,9 @@ impl FromRequestParts<AppState> for GravatarRead {
             Some(extension) => FormatWish::Exact(format_of(extension).ok_or_else(|| {
                 ApiError::bad_request(
                     "invalid-hash",
-                    format!("unknown extension {extension:?}; use jpg, jpeg, png, gif, webp or avif"),
+                    format!(
+                        "unknown extension {extension:?}; use jpg, jpeg, png, gif, webp or avif"
+                    ),
                 )
             })?),
         };
