@@ -20,6 +20,7 @@ pub mod storage;
 pub mod tenant;
 #[cfg(test)]
 mod test_services;
+pub mod watch;
 
 use std::sync::Arc;
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::Tenants;
 use crate::config::{Config, DefaultAvatar};
 use crate::plugin::Runtime;
+use crate::watch::FileWatcher;
 
 /// The tenants being served, swappable at run time.
 pub struct LiveTenants {
@@ -214,20 +215,9 @@ fn changed_fixed(before: &Value, after: &Value) -> Vec<String> {
         .collect()
 }
 
-/// What identifies a file's content cheaply: length, modification time, inode.
-type Fingerprint = Option<(u64, SystemTime, u64)>;
-
-fn fingerprint(path: &std::path::Path) -> Fingerprint {
-    let meta = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    #[cfg(not(unix))]
-    let inode = 0;
-    Some((meta.len(), meta.modified().ok()?, inode))
-}
-
-/// Reloads when a watched file changes (checked every `interval`) and on `SIGHUP`, until the
-/// process ends.
+/// Reloads when a watched file changes (told by [`FileWatcher`]: file events, and a poll
+/// every `interval` as the fallback) and on `SIGHUP`, until the process ends. A zero
+/// `interval` turns file watching off.
 pub fn spawn_watchers(live: Arc<LiveTenants>, interval: Duration) {
     if live.source.is_none() {
         return;
@@ -235,47 +225,26 @@ pub fn spawn_watchers(live: Arc<LiveTenants>, interval: Duration) {
     if !interval.is_zero() {
         let live = live.clone();
         tokio::spawn(async move {
-            let mut seen: Vec<(PathBuf, Fingerprint)> = Vec::new();
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut files = FileWatcher::new(live.watched(), interval);
+            tracing::info!(
+                events = files.uses_events(),
+                poll_ms = interval.as_millis() as u64,
+                "watching the configuration and the files it names"
+            );
             loop {
-                tick.tick().await;
-                let now: Vec<(PathBuf, Fingerprint)> = live
-                    .watched()
-                    .into_iter()
-                    .map(|p| {
-                        let f = fingerprint(&p);
-                        (p, f)
-                    })
+                let changed: Vec<String> = files
+                    .changed()
+                    .await
+                    .iter()
+                    .map(|p| p.display().to_string())
                     .collect();
-                if seen.is_empty() {
-                    seen = now;
-                    continue;
-                }
-                if now != seen {
-                    let changed: Vec<String> = now
-                        .iter()
-                        .filter(|entry| !seen.contains(entry))
-                        .map(|(p, _)| p.display().to_string())
-                        .collect();
-                    // A failed reload is not retried until the files change again.
-                    let _ = live
-                        .reload(&format!("changed: {}", changed.join(", ")))
-                        .await;
-                    // What was seen before the reload read the files, so a change made while it
-                    // ran triggers another; files the new configuration names are new.
-                    seen = live
-                        .watched()
-                        .into_iter()
-                        .map(|p| {
-                            let f = now
-                                .iter()
-                                .find(|(q, _)| *q == p)
-                                .map_or_else(|| fingerprint(&p), |(_, f)| *f);
-                            (p, f)
-                        })
-                        .collect();
-                }
+                // A failed reload is not retried until the files change again.
+                let _ = live
+                    .reload(&format!("changed: {}", changed.join(", ")))
+                    .await;
+                // The watcher keeps what it saw before the reload read the files, so a change
+                // made while it ran triggers another; files the new configuration names are new.
+                files.set_files(live.watched());
             }
         });
     }
