@@ -51,6 +51,17 @@ const IMAGE_SHARDS: usize = 4;
 /// recently evicted keys; a rough guess is enough.
 const TYPICAL_IMAGE_BYTES: usize = 16 << 10;
 
+/// What the caches hold now, for `/_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheUsage {
+    pub records: u64,
+    pub max_records: u64,
+    pub images: u64,
+    /// Bytes of images and their keys held, at most `max_image_bytes`.
+    pub image_bytes: u64,
+    pub max_image_bytes: u64,
+}
+
 /// The service's caches.
 pub struct Cache {
     /// `None` when disabled (capacity 0).
@@ -86,6 +97,19 @@ impl Cache {
             image_capacity: max_image_bytes,
             generation: AtomicU64::new(0),
             record_writes: RwLock::new(()),
+        }
+    }
+
+    /// How full each cache is.
+    pub fn usage(&self) -> CacheUsage {
+        let records = self.records.as_ref();
+        let images = self.images.as_ref();
+        CacheUsage {
+            records: records.map_or(0, |m| m.len() as u64),
+            max_records: records.map_or(0, Map::capacity),
+            images: images.map_or(0, |m| m.len() as u64),
+            image_bytes: images.map_or(0, Map::weight),
+            max_image_bytes: self.image_capacity as u64,
         }
     }
 
@@ -243,6 +267,25 @@ mod tests {
         cache.forget_image("k");
         assert_eq!(cache.image("k"), None);
         assert_eq!(cache.image_weight(), 0);
+    }
+
+    #[test]
+    fn usage_counts_entries_and_bytes_and_stays_within_the_bound() {
+        let cache = Cache::new(10, 64 << 10);
+        assert_eq!(cache.usage().image_bytes, 0);
+        cache.put_record(cache.generation(), "t", "h", None);
+        cache.put_image("ab", Bytes::from(vec![0; 1000]));
+        cache.put_image("cd", Bytes::from(vec![0; 2000]));
+        let usage = cache.usage();
+        assert_eq!((usage.records, usage.max_records), (1, 10));
+        assert_eq!((usage.images, usage.image_bytes), (2, 3004));
+        assert_eq!(usage.max_image_bytes, 64 << 10);
+        for i in 0..100 {
+            cache.put_image(&format!("{i:04}"), Bytes::from(vec![0; 4000]));
+        }
+        let full = cache.usage();
+        assert!(full.image_bytes <= full.max_image_bytes, "{full:?}");
+        assert!(full.image_bytes > full.max_image_bytes / 2, "{full:?}");
     }
 
     #[test]

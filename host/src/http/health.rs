@@ -1,5 +1,6 @@
 //! `GET /` (what this API offers), `/healthz` (the process is up), `/readyz` (the catalog
-//! and the store answer) and `/_status` (the tenants' plugins and the reloads).
+//! and the store answer) and `/_status` (the tenants' plugins, the reloads, how full the
+//! caches are).
 
 use std::sync::Arc;
 
@@ -89,7 +90,15 @@ async fn status(State(app): State<AppState>) -> Json<Value> {
         }
         v
     });
+    let cache = app.service.cache_usage();
     Json(json!({
+        "cache": {
+            "records": cache.records,
+            "max_records": cache.max_records,
+            "images": cache.images,
+            "image_bytes": cache.image_bytes,
+            "max_image_bytes": cache.max_image_bytes,
+        },
         "generation": status.generation,
         "loaded_at": httpdate::fmt_http_date(status.loaded_at),
         "last_reload": last,

@@ -115,6 +115,11 @@ impl Service {
         }
     }
 
+    /// How full this host's caches are.
+    pub fn cache_usage(&self) -> crate::cache::CacheUsage {
+        self.cache.usage()
+    }
+
     /// How this service hands out images.
     pub fn links(&self) -> &Links {
         &self.links
