@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
-use avatar_host::config::{Config, PluginRef};
 use avatar_host::avatar::ImageFormat;
+use avatar_host::config::{Config, PluginRef};
 use avatar_host::plugin::{
     FilterPlugin, Image, ImageRejection, PluginError, Runtime, RuntimeOptions, Settings,
     TransformSpec, World,
 };
-use avatar_host::tenant::{Tenant, Tenants};
+use avatar_host::tenant::{Pipeline, Stage, Tenant, Tenants};
 use serde_json::{Value, json};
 
 /// The filter's package. In a filter's own crate: `env!("CARGO_PKG_NAME")`.
@@ -102,8 +102,14 @@ fn setup() -> &'static Setup {
     })
 }
 
-fn filter() -> &'static FilterPlugin {
-    &setup().tenant.filters[0].plugin
+/// The tenant's pipeline: its transform, this filter, and the sizes it stores.
+fn pipeline() -> &'static Pipeline {
+    &setup().tenant.pipeline
+}
+
+/// The filter as the tenant runs it, with the limits of its calls (the defaults).
+fn filter() -> &'static Stage<FilterPlugin> {
+    &pipeline().filters[0]
 }
 
 /// The settings as the host derives them from a tenant's `"config": {…}`: strings as they are,
@@ -116,7 +122,8 @@ fn settings(config: Value) -> Arc<Settings> {
 
 /// Calls the filter with `config` as its settings, under the tenant's (the default) limits.
 fn apply(config: Value, images: Vec<Image>) -> Result<Vec<Image>, PluginError> {
-    filter().apply(&settings(config), &setup().tenant.limits, images)
+    let stage = filter();
+    stage.plugin.apply(&settings(config), &stage.limits, images)
 }
 
 fn rgba8(width: u32, height: u32, pixels: &[[u8; 4]]) -> Image {
@@ -153,17 +160,13 @@ fn pixels(image: &Image) -> Vec<[u8; 4]> {
 
 #[test]
 fn is_a_filter_plugin_that_instantiates_under_the_default_limits() {
-    let Setup {
-        runtime,
-        wasm,
-        tenant,
-    } = setup();
+    let Setup { runtime, wasm, .. } = setup();
     assert_eq!(
         runtime.detect_world(wasm).expect("a component"),
         World::Filter
     );
     assert_eq!(
-        runtime.check(wasm, &tenant.limits).expect("instantiates"),
+        runtime.check(wasm, &filter().limits).expect("instantiates"),
         World::Filter
     );
 }
@@ -171,12 +174,7 @@ fn is_a_filter_plugin_that_instantiates_under_the_default_limits() {
 #[test]
 fn keeps_count_order_dimensions_and_rgba8_at_every_stored_size() {
     // The largest image a tenant with the default sizes hands a filter is 1024 x 1024.
-    let mut shapes: Vec<(u32, u32)> = setup()
-        .tenant
-        .stored_sides
-        .iter()
-        .map(|&s| (s, s))
-        .collect();
+    let mut shapes: Vec<(u32, u32)> = pipeline().stored_sides.iter().map(|&s| (s, s)).collect();
     shapes.extend([(1, 1), (3, 2)]);
     let images: Vec<Image> = shapes.iter().map(|&(w, h)| varied(w, h)).collect();
     let out = apply(json!({}), images).expect("filters with the default settings");
@@ -198,28 +196,29 @@ fn keeps_count_order_dimensions_and_rgba8_at_every_stored_size() {
 
 #[test]
 fn works_in_a_tenants_pipeline() {
-    let tenant = &setup().tenant;
+    let pipeline = pipeline();
+    let transform = &pipeline.transform;
     let (upload_pixel, filtered) = PIPELINE;
-    let side = tenant.stored_sides[0];
-    let upload = tenant
-        .transform
+    let side = pipeline.stored_sides[0];
+    let upload = transform
+        .plugin
         .encode(
-            &tenant.transform_settings,
-            &tenant.limits,
+            &transform.settings,
+            &transform.limits,
             vec![rgba8(
                 side,
                 side,
                 &vec![upload_pixel; (side * side) as usize],
             )],
             ImageFormat::Png,
-            tenant.quality,
+            pipeline.output.quality,
         )
         .expect("the transform encodes a PNG")
         .remove(0);
     // What an upload becomes: the transform, this filter, then the transform's `encode`.
-    let stored = tenant.process(&upload.data).expect("the pipeline runs");
+    let stored = pipeline.process(&upload.data).expect("the pipeline runs");
     let sides: Vec<u32> = stored.iter().map(|i| i.width).collect();
-    assert_eq!(sides, tenant.stored_sides);
+    assert_eq!(sides, pipeline.stored_sides);
     for image in &stored {
         assert_eq!(
             (image.format, image.height),
@@ -227,20 +226,15 @@ fn works_in_a_tenants_pipeline() {
         );
         // Decoded again by the transform (PNG is lossless): the filter's pixels, as stored.
         let spec = TransformSpec {
-            sizes: vec![image.width],
+            sides: vec![image.width],
             format: Some(ImageFormat::Rgba8),
-            quality: tenant.quality,
-            max_pixels: tenant.max_source_pixels,
+            quality: pipeline.output.quality,
+            max_pixels: pipeline.max_source_pixels,
             crop: None,
         };
-        let decoded = tenant
-            .transform
-            .transform(
-                &tenant.transform_settings,
-                &tenant.limits,
-                &image.data,
-                &spec,
-            )
+        let decoded = transform
+            .plugin
+            .transform(&transform.settings, &transform.limits, &image.data, &spec)
             .expect("the stored PNG decodes");
         let mut colours = pixels(&decoded[0]);
         colours.dedup();
