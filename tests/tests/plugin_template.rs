@@ -294,8 +294,11 @@ fn settings_give_the_expected_pixels() {
 /// An upload of one opaque colour, and the one colour every stored size of it has afterwards.
 const PIPELINE: ([u8; 4], [u8; 4]) = ([255, 255, 255, 255], [255, 192, 128, 255]);
 
+/// A row of RGBA pixels.
+type Row = Vec<[u8; 4]>;
+
 /// Settings (as in a tenant's configuration), a row of pixels, and what the filter makes of it.
-fn pixel_cases() -> Vec<(Value, Vec<[u8; 4]>, Vec<[u8; 4]>)> {
+fn pixel_cases() -> Vec<(Value, Row, Row)> {
     vec![
         // The defaults, as docs/plugins.md quotes them: halfway to orange, alpha kept.
         (
