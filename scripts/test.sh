@@ -16,10 +16,10 @@ trap 'scripts/services.sh down || true' EXIT
 eval "$(scripts/services.sh up)"
 log=$(mktemp)
 set +e
-AVATAR_E2E_BACKEND=embedded cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+AVATAR_E2E_BACKEND=embedded cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 echo "== the API suite again, on PostgreSQL + Garage" | tee -a "$log"
-AVATAR_E2E_BACKEND=postgres-garage cargo test --locked -p avatar-tests \
+AVATAR_E2E_BACKEND=postgres-garage cargo test --locked --no-fail-fast -p avatar-tests \
   --test api_read --test api_write --test api_errors --test api_concurrency --test api_cli --test tenants \
   --test gravatar \
   "$@" 2>&1 | tee -a "$log"

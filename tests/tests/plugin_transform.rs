@@ -1,7 +1,7 @@
 //! The first-party `transform-image` component, called through the host's plugin runtime.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use avatar_host::avatar::ImageFormat;
 use avatar_host::plugin::{
@@ -175,11 +175,9 @@ fn metadata_is_stripped() {
 }
 
 #[test]
-fn a_declared_decompression_bomb_is_refused_quickly() {
+fn a_declared_decompression_bomb_is_refused_before_decoding() {
     let bomb = png_declaring(100_000, 100_000);
-    let started = Instant::now();
     let verdict = transform(&bomb, &spec(&[128], None));
-    let elapsed = started.elapsed();
     assert_eq!(
         verdict.err(),
         Some(ImageRejection::TooManyPixels {
@@ -187,9 +185,9 @@ fn a_declared_decompression_bomb_is_refused_quickly() {
             height: 100_000
         })
     );
-    // Allocating 40 GB would fail the 256 MiB cap (a resource limit, not this rejection);
-    // a rejection this fast means nothing was decoded.
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    // Decoding would try to allocate 40 GB and fail the 256 MiB cap, a resource limit: this
+    // rejection, read from the declared dimensions, means nothing was decoded. (How long the
+    // check takes is the benchmarks' business, not a test's.)
 }
 
 #[test]
