@@ -118,7 +118,10 @@ pub(super) async fn found_by_each_hash(catalog: &dyn Catalog, email: &Email) {
     finds(catalog, &email.all(), Some(&sorted(rec.clone()))).await;
     let found = catalog.find(TENANT, &email.md5).await.unwrap().unwrap();
     assert_eq!(found.hash, email.sha256, "the canonical hash");
-    assert_eq!(found.aliases, [email.md5.clone(), email.sha1.clone()]);
+    // Stored sorted, and the address (so its hashes) is new every run.
+    let mut others = vec![email.md5.clone(), email.sha1.clone()];
+    others.sort();
+    assert_eq!(found.aliases, others);
     keys(catalog, &[&rec], &[]).await;
     catalog.delete(TENANT, &email.sha256).await.unwrap();
 }
