@@ -85,7 +85,7 @@ impl TransformPlugin {
                 .avatar_plugins_transformer()
                 .call_transform(&mut *store, upload, &spec)
         })?;
-        self.finish(result, limits)
+        checked_images(&self.info, result, limits)
     }
 
     /// Encodes raw `rgba8` images into `format`.
@@ -107,21 +107,7 @@ impl TransformPlugin {
                 quality,
             )
         })?;
-        self.finish(result, limits)
-    }
-
-    fn finish(
-        &self,
-        result: Result<Vec<bindings::types::Image>, bindings::types::TransformError>,
-        limits: &CallLimits,
-    ) -> Result<Vec<Image>, PluginError> {
-        let images: Vec<Image> = result
-            .map_err(|e| PluginError::Rejected(Rejection::Image(e.into())))?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        self.info.check_output(&images, limits)?;
-        Ok(images)
+        checked_images(&self.info, result, limits)
     }
 }
 
@@ -148,14 +134,24 @@ impl FilterPlugin {
                 .avatar_plugins_filter()
                 .call_apply(&mut *store, &images)
         })?;
-        let images: Vec<Image> = result
-            .map_err(|e| PluginError::Rejected(Rejection::Image(e.into())))?
-            .into_iter()
-            .map(Into::into)
-            .collect();
-        self.info.check_output(&images, limits)?;
-        Ok(images)
+        checked_images(&self.info, result, limits)
     }
+}
+
+/// What a transform or filter call answered: its images, checked against the call's output
+/// limit, or its refusal.
+fn checked_images(
+    info: &PluginInfo,
+    result: Result<Vec<bindings::types::Image>, bindings::types::TransformError>,
+    limits: &CallLimits,
+) -> Result<Vec<Image>, PluginError> {
+    let images: Vec<Image> = result
+        .map_err(|e| PluginError::Rejected(Rejection::Image(e.into())))?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    info.check_output(&images, limits)?;
+    Ok(images)
 }
 
 /// A loaded generator plugin (world `generator-plugin`).
