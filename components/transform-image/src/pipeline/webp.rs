@@ -31,15 +31,14 @@ pub(crate) enum WebpError {
 
 /// Encodes `pixels` as WebP at `quality` (1 to 100).
 pub(crate) fn encode(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, WebpError> {
-    if quality < LOSSLESS_QUALITY {
-        match encode_lossy(pixels, quality) {
-            Ok(data) => return Ok(data),
-            // webp-rust 0.3.2 decodes each loop-filter candidate it makes and, for some noisy
-            // pictures, fails on one of them. Lossless WebP is always valid: a larger file
-            // beats no file (a negotiated answer then picks the smallest format anyway).
-            Err(WebpError::Lossy(_)) if pixels.width <= 16383 && pixels.height <= 16383 => {}
-            Err(error) => return Err(error),
-        }
+    // webp-rust 0.3.2 decodes each loop-filter candidate it makes and, for some noisy
+    // pictures, fails on one of them. Lossless WebP is always valid: a larger file beats no
+    // file (a negotiated answer then picks the smallest format anyway). Too large a picture
+    // fails the lossless encoder in turn, with its own error.
+    if quality < LOSSLESS_QUALITY
+        && let Ok(data) = encode_lossy(pixels, quality)
+    {
+        return Ok(data);
     }
     encode_lossless(pixels)
 }
