@@ -457,15 +457,7 @@ fn a_default_url_is_redirected_to_only_on_an_allowed_host() {
 
 /// Percent-encodes a query value.
 fn form_urlencoded(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// A token for `hash` that vouches for `email`.

@@ -403,8 +403,8 @@ fn rendered_sizes_and_linked_hashes_follow_writes_on_every_host() {
     // B has cached "no avatar" under an email's MD5; A uploads by its SHA-1, vouched for
     // by the address: B finds it by the MD5 within a second.
     let email = format!("someone-{h}@example.com");
-    let md5 = hex_of(md5::Md5::digest(email.as_bytes()));
-    let sha1 = hex_of(sha1::Sha1::digest(email.as_bytes()));
+    let md5 = hex::encode(md5::Md5::digest(email.as_bytes()));
+    let sha1 = hex::encode(sha1::Sha1::digest(email.as_bytes()));
     let by_md5 = format!("/avatar/{md5}?s=40&d=404");
     assert_eq!(b.get(&by_md5).status, 404);
     let now = avatar_tests::server::unix_now();
@@ -424,8 +424,4 @@ fn rendered_sizes_and_linked_hashes_follow_writes_on_every_host() {
         found.is_some(),
         "host B still misses the linked upload after 1 s"
     );
-}
-
-fn hex_of(digest: impl AsRef<[u8]>) -> String {
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
