@@ -24,11 +24,20 @@ pub use server::{
     png, sign, solid_png, unix_now,
 };
 
-/// The workspace root.
+/// The workspace root. Read at run time (`cargo test` sets `CARGO_MANIFEST_DIR`), because
+/// cargo reuses this crate's build across checkouts that share a target directory, and the
+/// path compiled in would then name another checkout.
 pub fn workspace_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ lives in the workspace")
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        manifest_dir
+            .parent()
+            .expect("tests/ lives in the workspace")
+            .to_path_buf()
+    })
 }
 
 /// A file under `tests/fixtures/`.

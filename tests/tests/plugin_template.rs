@@ -34,7 +34,7 @@ const PROFILE: &str = "guest";
 /// `[target.wasm32-wasip2] rustflags` of `.cargo/config.toml`.
 fn build_component() -> PathBuf {
     let output = Command::new(env!("CARGO"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(avatar_tests::workspace_root().join("tests"))
         .args(["build", "--target", "wasm32-wasip2", "--profile", PROFILE])
         .args(["--message-format", "json-render-diagnostics", "-p", PACKAGE])
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
