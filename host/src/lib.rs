@@ -72,10 +72,7 @@ pub async fn serve(
         delivery: config.delivery,
         public_base: config.public_base().into(),
     };
-    let state = http::AppState {
-        service: Service::new(catalog, store, cache, links),
-        tenants,
-    };
+    let state = http::AppState::new(Service::new(catalog, store, cache, links), tenants);
     let address = listener.local_addr()?;
     // One machine-readable line on stdout, once ready, for scripts and tests on port 0.
     println!("avatar listening on http://{address}");

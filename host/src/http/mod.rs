@@ -26,11 +26,28 @@ pub use error::ApiError;
 use crate::service::Service;
 use crate::tenant::reload::LiveTenants;
 
-/// What every handler can reach; cheap to clone.
+/// What every handler can reach. Routing clones it for every request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub service: Service,
     pub tenants: Arc<LiveTenants>,
+}
+
+impl AppState {
+    pub fn new(service: Service, tenants: Arc<LiveTenants>) -> Self {
+        Self(Arc::new(Shared { service, tenants }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The whole API.
