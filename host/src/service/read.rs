@@ -159,17 +159,20 @@ impl Service {
         };
         let format = self.choose_format(tenant, source, side, request).await?;
         if self.links.delivery == Delivery::Redirect
-            && let Some(key) = source.stored_key()
+            && let Source::Stored { variant, .. } = source
         {
-            let key = if source.is(side, format) {
-                key.to_string()
+            // The stored variant itself needs no key parsed or built: this is every
+            // redirect to a named size.
+            let location = if source.is(side, format) {
+                self.media_url(&variant.key).await?
             } else {
-                self.persist_rendition(tenant, source, &key.rendered(side, format))
-                    .await?
+                let key = source.stored_key().ok_or(ServiceError::NotFound)?;
+                let rendered = self
+                    .persist_rendition(tenant, source, &key.rendered(side, format))
+                    .await?;
+                self.media_url(&rendered).await?
             };
-            return Ok(Answer::Redirect {
-                location: self.media_url(&key).await?,
-            });
+            return Ok(Answer::Redirect { location });
         }
         let validators = self.validators_of(tenant, source, side, format);
         if request.held.is_current(&validators) {
