@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRequestParts, Query, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::Deserialize;
@@ -50,12 +50,12 @@ fn parse_size(tenant: &Tenant, segment: &str) -> Result<(u32, bool), ApiError> {
         })
 }
 
-/// The path's segments, in order.
-async fn segments(parts: &mut Parts, state: &AppState) -> Result<Vec<String>, ApiError> {
-    let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+/// The path's parameters, decoded; their values are the path's segments, in order. Raw
+/// parameters, because this runs for every read and they are not copied into new strings.
+async fn segments(parts: &mut Parts, state: &AppState) -> Result<RawPathParams, ApiError> {
+    RawPathParams::from_request_parts(parts, state)
         .await
-        .map_err(|e| ApiError::bad_request("bad-request", e.body_text()))?;
-    Ok(params.into_iter().map(|(_, value)| value).collect())
+        .map_err(|e| ApiError::bad_request("bad-request", e.body_text()))
 }
 
 /// `GET /{hash}`, `/{hash}/{size}`, `/{hash}/{backup}`, `/{hash}/{backup}/{size}`: a second
@@ -70,7 +70,8 @@ impl FromRequestParts<AppState> for AvatarRead {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let tenant = tenant_of(parts);
-        let segments = segments(parts, state).await?;
+        let params = segments(parts, state).await?;
+        let segments: Vec<&str> = params.iter().map(|(_, value)| value).collect();
         let default = (tenant.sizes.default_side, false);
         let (hash, backup, (side, exact)) = match segments.as_slice() {
             [hash] => (parse_hash(hash)?, None, default),
@@ -106,8 +107,10 @@ impl FromRequestParts<AppState> for OneHash {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let tenant = tenant_of(parts);
-        match segments(parts, state).await?.as_slice() {
-            [hash] => Ok(Self {
+        let params = segments(parts, state).await?;
+        let mut values = params.iter().map(|(_, value)| value);
+        match (values.next(), values.next()) {
+            (Some(hash), None) => Ok(Self {
                 tenant,
                 hash: parse_hash(hash)?,
             }),
