@@ -668,3 +668,29 @@ fn cors_lets_any_origin_read_and_answers_preflights() {
         "conditional headers may be sent cross-origin"
     );
 }
+
+#[test]
+fn every_answer_carries_a_request_id_kept_from_the_client_or_made_here() {
+    let server = TestServer::start();
+    let first = server.get(&format!("/{MISSING}"));
+    let second = server.get("/no/such/endpoint/here");
+    let ids: Vec<&str> = [&first, &second]
+        .iter()
+        .map(|reply| reply.header("x-request-id").expect("an x-request-id"))
+        .collect();
+    assert!(ids.iter().all(|id| !id.is_empty()), "{ids:?}");
+    assert_ne!(ids[0], ids[1], "each request gets its own id");
+    let unknown_tenant = server.get(&format!("/t/nobody/{A}"));
+    assert_eq!(unknown_tenant.status, 404);
+    assert!(
+        unknown_tenant.header("x-request-id").is_some(),
+        "answers refused before routing have one too"
+    );
+
+    let kept = server.get_with(&format!("/{A}"), &[("x-request-id", "client-trace-42")]);
+    assert_eq!(kept.header("x-request-id"), Some("client-trace-42"));
+    let long = "x".repeat(200);
+    let replaced = server.get_with(&format!("/{A}"), &[("x-request-id", &long)]);
+    let id = replaced.header("x-request-id").expect("an x-request-id");
+    assert_ne!(id, long, "an overlong client id is replaced");
+}

@@ -20,9 +20,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 
 use super::AppState;
 use super::error::{ApiError, REQUEST_ID};
@@ -37,29 +34,21 @@ pub(super) fn wrap(router: Router, state: AppState) -> Router {
     Router::new()
         .fallback_service(router)
         .layer(middleware::from_fn_with_state(state, edge))
-        .layer(PropagateRequestIdLayer::new(X_REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(X_REQUEST_ID.clone(), Counter))
 }
 
-/// Hands out request ids: a process-wide counter, in hex.
-#[derive(Clone, Copy)]
-struct Counter;
-
-impl MakeRequestId for Counter {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let id = format!("{:x}", NEXT.fetch_add(1, Ordering::Relaxed));
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
+/// The request's id: the client's `x-request-id` when it sent a short printable one, else
+/// the next of a process-wide counter.
+fn request_id(request: &Request) -> HeaderValue {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    match request.headers().get(&X_REQUEST_ID) {
+        Some(id) if id.len() <= 128 && id.to_str().is_ok() => id.clone(),
+        _ => HeaderValue::from(NEXT.fetch_add(1, Ordering::Relaxed)),
     }
 }
 
 async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("unknown")
-        .to_owned();
+    let id_header = request_id(&request);
+    let id = id_header.to_str().unwrap_or_default().to_owned();
     let method = request.method().clone();
     let origin = request
         .headers()
@@ -68,7 +57,13 @@ async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> 
         .map(str::to_owned);
     let tenant = match select_tenant(&app, &mut request) {
         Ok(tenant) => tenant,
-        Err(error) => return REQUEST_ID.scope(id, async { error.into_response() }).await,
+        Err(error) => {
+            let mut response = REQUEST_ID.scope(id, async { error.into_response() }).await;
+            response
+                .headers_mut()
+                .insert(X_REQUEST_ID.clone(), id_header);
+            return response;
+        }
     };
     let mut response = if method == Method::OPTIONS {
         preflight()
@@ -81,6 +76,9 @@ async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> 
     if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
         allow_origin(&tenant, origin.as_deref(), &mut response);
     }
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), id_header);
     response
 }
 
