@@ -11,6 +11,11 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
 fi
 # The Gravatar client libraries (PyPI, npm) that tests/tests/gravatar_clients.rs drives.
 scripts/clients.sh
+# promtool (Debian's prometheus package) lints the metrics scrape in tests/tests/ops_metrics.rs.
+if ! command -v promtool >/dev/null; then
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+fi
 export AVATAR_SERVICES_DIR="${AVATAR_SERVICES_DIR:-$(mktemp -d /tmp/avatar-test.XXXXXX)}"
 trap 'scripts/services.sh down || true' EXIT
 eval "$(scripts/services.sh up)"

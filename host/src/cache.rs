@@ -120,7 +120,9 @@ impl Cache {
 
     /// `Some(record or none)` when cached.
     pub fn record(&self, tenant: &str, hash: &str) -> Option<Option<Arc<AvatarRecord>>> {
-        self.records.as_ref()?.get(&RecordRef(tenant, hash))
+        let found = self.records.as_ref()?.get(&RecordRef(tenant, hash));
+        crate::metrics::cache_lookup("records", found.is_some());
+        found
     }
 
     /// Caches a look-up made at `generation`, unless a write has invalidated since.
@@ -174,7 +176,9 @@ impl Cache {
 
     /// The cached bytes under `key`.
     pub fn image(&self, key: &str) -> Option<Bytes> {
-        self.images.as_ref()?.get(key)
+        let found = self.images.as_ref()?.get(key);
+        crate::metrics::cache_lookup("images", found.is_some());
+        found
     }
 
     /// Keeps `bytes` under `key`, evicting colder images as needed.

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod config;
 pub mod gc;
 pub mod http;
+pub mod metrics;
 pub mod plugin;
 pub mod service;
 pub mod storage;
@@ -23,6 +24,8 @@ mod test_services;
 pub mod watch;
 
 use std::sync::Arc;
+
+use std::future::IntoFuture;
 
 use anyhow::Context;
 
@@ -72,7 +75,44 @@ pub async fn serve(
         delivery: config.delivery,
         public_base: config.public_base().into(),
     };
-    let state = http::AppState::new(Service::new(catalog, store, cache, links), tenants);
+    let admin_token = config.admin.token().context("reading the admin token")?;
+    if config.admin.metrics {
+        metrics::install();
+    }
+    let state = http::AppState::new(
+        Service::new(catalog, store, cache, links),
+        tenants,
+        admin_token,
+    );
+    // Every listener stops on the one shutdown signal.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let admin = match config.admin.listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the admin listener {address}"))?;
+            let address = listener.local_addr()?;
+            println!("avatar admin listening on http://{address}");
+            tracing::info!(%address, "admin surface (/_status, /metrics) is serving");
+            let app = http::admin_app(state.clone());
+            Some(tokio::spawn(
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(until_stopped())
+                    .into_future(),
+            ))
+        }
+        None => None,
+    };
     let address = listener.local_addr()?;
     // One machine-readable line on stdout, once ready, for scripts and tests on port 0.
     println!("avatar listening on http://{address}");
@@ -82,7 +122,14 @@ pub async fn serve(
         "avatar is serving"
     );
     axum::serve(listener, http::app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(until_stopped())
         .await
-        .context("serving HTTP")
+        .context("serving HTTP")?;
+    if let Some(admin) = admin {
+        admin
+            .await
+            .context("the admin listener's task")?
+            .context("serving the admin surface")?;
+    }
+    Ok(())
 }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 const HASH: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 
 fn generation(server: &TestServer) -> u64 {
-    server.get("/_status").json()["generation"]
+    server.status()["generation"]
         .as_u64()
         .expect("a generation")
 }
@@ -68,7 +68,7 @@ fn summary(name: &str, mut times: Vec<Duration>, took: &[f64]) {
 }
 
 fn last_took(server: &TestServer) -> f64 {
-    server.get("/_status").json()["last_reload"]["took_ms"]
+    server.status()["last_reload"]["took_ms"]
         .as_f64()
         .unwrap_or(f64::NAN)
 }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
-use crate::server::{ServerDir, TENANT, TestServer};
+use crate::server::{ADMIN_TOKEN, ServerDir, TENANT, TestServer};
 use crate::{backends, client, process, workspace_root};
 
 /// Compiled plugins shared by every test server (the cache writes atomically and names files
@@ -187,6 +187,8 @@ impl Builder {
             },
             "limits": limits,
             "plugins": {"cache_dir": shared_plugin_cache(), "max_instances": 16},
+            // Port 0: tests run many servers at once.
+            "admin": {"listen": "127.0.0.1:0", "token": ADMIN_TOKEN},
             "tenants": [tenant],
         });
         if let Some((storage, catalog)) = backends {
@@ -235,6 +237,7 @@ impl Builder {
         .expect("writing config.json");
         let mut server = TestServer {
             base_url: String::new(),
+            admin_url: None,
             storage: config["storage"].clone(),
             s3: OnceLock::new(),
             dir,

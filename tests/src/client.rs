@@ -60,7 +60,7 @@ impl TestServer {
 
     /// Sends a built request and reads the whole answer; `method` and `path` name it in
     /// failures.
-    fn exchange(
+    pub(crate) fn exchange(
         &self,
         method: &str,
         path: &str,

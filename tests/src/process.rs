@@ -150,8 +150,12 @@ impl TestServer {
                 let mut lines = BufReader::new(stdout).lines();
                 for line in lines.by_ref() {
                     let Ok(line) = line else { break };
+                    // The admin listener's line comes first, when there is one.
+                    if let Some(url) = line.strip_prefix("avatar admin listening on ") {
+                        let _ = line_tx.send((true, url.trim().to_owned()));
+                    }
                     if let Some(url) = line.strip_prefix("avatar listening on ") {
-                        let _ = line_tx.send(url.trim().to_owned());
+                        let _ = line_tx.send((false, url.trim().to_owned()));
                         break;
                     }
                 }
@@ -164,7 +168,16 @@ impl TestServer {
             stderr,
             stderr_reader: Some(stderr_reader),
         };
+        let mut admin_url = None;
         let url = match line_rx.recv_timeout(START_TIMEOUT) {
+            Ok((true, admin)) => {
+                admin_url = Some(admin);
+                line_rx.recv_timeout(START_TIMEOUT).map(|(_, url)| url)
+            }
+            Ok((false, url)) => Ok(url),
+            Err(e) => Err(e),
+        };
+        let url = match url {
             Ok(url) => url,
             Err(e) => {
                 let _ = process.child.kill();
@@ -180,6 +193,7 @@ impl TestServer {
             "unexpected listening line: {url}"
         );
         self.base_url = url;
+        self.admin_url = admin_url;
         self.process = Some(process);
         self.wait_healthy();
     }

@@ -25,6 +25,9 @@ use crate::process::Process;
 
 /// The tenant every test server has.
 pub const TENANT: &str = "default";
+/// The admin token every test server is configured with: it opens `/_status` and
+/// `/metrics` on the public listener too.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A test server's directory: `config.json`, the embedded backends' `data/`, and the note of
 /// the backends generated for it (`backends.json`). Dropping it removes the directory and the
@@ -75,6 +78,8 @@ impl Drop for ServerDir {
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub base_url: String,
+    /// The admin listener's `http://127.0.0.1:PORT`, when it has one.
+    pub admin_url: Option<String>,
     /// The configured `storage` section.
     pub(crate) storage: Value,
     /// A client of the S3 store, for [`TestServer::image_files`]; made on first use.
@@ -167,6 +172,25 @@ impl TestServer {
     /// An absolute URL for `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// `GET path` on the admin listener (`/_status`, `/metrics`).
+    pub fn admin_get(&self, path: &str) -> Reply {
+        let base = self
+            .admin_url
+            .as_deref()
+            .expect("this server has an admin listener");
+        let builder = ureq::http::Request::builder()
+            .method("GET")
+            .uri(format!("{base}{path}"));
+        self.exchange("GET", path, builder, None)
+    }
+
+    /// The admin surface's `/_status`, as JSON.
+    pub fn status(&self) -> serde_json::Value {
+        let reply = self.admin_get("/_status");
+        assert_eq!(reply.status, 200, "/_status: {}", reply.text());
+        reply.json()
     }
 
     /// Rewrites the running server's `config.json` through `edit`, replacing the file in one

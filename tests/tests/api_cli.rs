@@ -211,7 +211,7 @@ fn plugin_check_and_serve_apply_the_same_limits() {
             config["limits"]["plugin_memory_mib"] = json!(200);
         })
         .start();
-    let status = server.get("/_status").json();
+    let status = server.status();
     let served = &status["tenants"][0]["limits"];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("filter-grayscale.wasm");

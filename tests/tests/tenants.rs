@@ -461,7 +461,7 @@ fn the_cli_lists_each_tenants_plugins_and_checks_components() {
     assert!(text.contains("tenant default (default)"), "{text}");
 
     // The running server shows the same on /_status.
-    let status = server.get("/_status").json();
+    let status = server.status();
     let tenants = status["tenants"].as_array().expect("tenants");
     assert_eq!(tenants.len(), 2);
     let plugins = tenants[1]["plugins"].as_array().unwrap();

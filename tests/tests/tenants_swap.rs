@@ -26,7 +26,7 @@ fn hash(n: u64) -> String {
 }
 
 fn generation(server: &TestServer) -> u64 {
-    server.get("/_status").json()["generation"]
+    server.status()["generation"]
         .as_u64()
         .expect("a generation")
 }
@@ -35,7 +35,7 @@ fn generation(server: &TestServer) -> u64 {
 fn next_reload(server: &TestServer, previous: &Value) -> Value {
     let deadline = Instant::now() + RELOAD_BUDGET;
     loop {
-        let last = server.get("/_status").json()["last_reload"].clone();
+        let last = server.status()["last_reload"].clone();
         if !last.is_null() && last != *previous {
             return last;
         }
@@ -48,7 +48,7 @@ fn next_reload(server: &TestServer, previous: &Value) -> Value {
 }
 
 fn last_reload(server: &TestServer) -> Value {
-    server.get("/_status").json()["last_reload"].clone()
+    server.status()["last_reload"].clone()
 }
 
 fn is_gray(reply: &Reply) -> bool {
@@ -164,7 +164,7 @@ fn replacing_a_wasm_file_swaps_the_plugin_and_a_broken_one_is_refused() {
         0,
         "round now"
     );
-    let status = server.get("/_status").json();
+    let status = server.status();
     let digest = status["tenants"][0]["plugins"][2]["sha256"].clone();
 
     // Garbage, then a component of the wrong world: refused; the circle keeps serving.
@@ -188,7 +188,7 @@ fn replacing_a_wasm_file_swaps_the_plugin_and_a_broken_one_is_refused() {
                 .is_some_and(|e| e.contains("filter.wasm")),
             "{what}: the error names the plugin: {reload}"
         );
-        let status = server.get("/_status").json();
+        let status = server.status();
         assert_eq!(
             status["tenants"][0]["plugins"][2]["sha256"], digest,
             "{what}"

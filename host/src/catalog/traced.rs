@@ -1,5 +1,6 @@
 //! Every catalog operation in a tracing span of its own (`catalog.<operation>`, with the
-//! backend, the tenant and hash, and, when it fails, the error), whichever backend runs it.
+//! backend, the tenant and hash, and, when it fails, the error), counted and timed in the
+//! metrics, whichever backend runs it.
 
 use std::collections::HashSet;
 
@@ -17,6 +18,20 @@ impl Traced {
     pub(super) fn new(inner: SharedCatalog) -> Self {
         Self { inner }
     }
+}
+
+/// Runs `work` in `span`, noting a failure on the span, and counts and times it in the
+/// metrics.
+async fn observed<T>(
+    operation: &'static str,
+    kind: &'static str,
+    span: tracing::Span,
+    work: impl std::future::Future<Output = Result<T, CatalogError>>,
+) -> Result<T, CatalogError> {
+    let started = std::time::Instant::now();
+    let result = async { noted(work.await) }.instrument(span).await;
+    crate::metrics::catalog_op(operation, kind, result.is_ok(), started.elapsed());
+    result
 }
 
 /// Records a failure on the current span before passing the result on.
@@ -46,16 +61,18 @@ impl Catalog for Traced {
             kind = self.inner.kind(),
             error = tracing::field::Empty
         );
-        async { noted(self.inner.migrate().await) }
-            .instrument(span)
-            .await
+        observed("migrate", self.inner.kind(), span, self.inner.migrate()).await
     }
 
     async fn find(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
         let span = span!(self, "catalog.find", tenant = tenant, hash = hash);
-        async { noted(self.inner.find(tenant, hash).await) }
-            .instrument(span)
-            .await
+        observed(
+            "find",
+            self.inner.kind(),
+            span,
+            self.inner.find(tenant, hash),
+        )
+        .await
     }
 
     async fn upsert(&self, record: &AvatarRecord) -> Result<Vec<AvatarRecord>, CatalogError> {
@@ -67,30 +84,34 @@ impl Catalog for Traced {
             aliases = record.aliases.len(),
             version = record.version.as_str()
         );
-        async { noted(self.inner.upsert(record).await) }
-            .instrument(span)
-            .await
+        observed("upsert", self.inner.kind(), span, self.inner.upsert(record)).await
     }
 
     async fn delete(&self, tenant: &str, hash: &str) -> Result<Option<AvatarRecord>, CatalogError> {
         let span = span!(self, "catalog.delete", tenant = tenant, hash = hash);
-        async { noted(self.inner.delete(tenant, hash).await) }
-            .instrument(span)
-            .await
+        observed(
+            "delete",
+            self.inner.kind(),
+            span,
+            self.inner.delete(tenant, hash),
+        )
+        .await
     }
 
     async fn health(&self) -> Result<(), CatalogError> {
         let span = span!(self, "catalog.health");
-        async { noted(self.inner.health().await) }
-            .instrument(span)
-            .await
+        observed("health", self.inner.kind(), span, self.inner.health()).await
     }
 
     async fn referenced_keys(&self) -> Result<HashSet<String>, CatalogError> {
         let span = span!(self, "catalog.referenced_keys");
-        async { noted(self.inner.referenced_keys().await) }
-            .instrument(span)
-            .await
+        observed(
+            "referenced_keys",
+            self.inner.kind(),
+            span,
+            self.inner.referenced_keys(),
+        )
+        .await
     }
 
     fn watch_changes(&self, sink: ChangeSink) {

@@ -11,6 +11,11 @@ pub fn listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
+/// `admin.listen`: loopback, beside the public listener's default port.
+pub fn admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9090))
+}
+
 /// `limits.max_upload_bytes`: 10 MiB.
 pub const MAX_UPLOAD_BYTES: u64 = 10 << 20;
 /// `limits.max_source_pixels`.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use service::{CacheConfig, Delivery, Limits, PluginsConfig};
+pub use service::{AdminConfig, CacheConfig, Delivery, Limits, PluginsConfig};
 pub use tenant::{
     DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits,
 };
@@ -55,6 +55,9 @@ pub struct Config {
     /// The in-memory cache of catalog rows and hot images. Defaults in `service.rs`.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// The admin surface (`/_status`, `/metrics`). Defaults in `service.rs`.
+    #[serde(default)]
+    pub admin: AdminConfig,
     /// The tenants; at least one. The first is the default tenant unless one says
     /// `"default": true`.
     pub tenants: Vec<TenantConfig>,
@@ -130,10 +133,13 @@ impl Config {
     fn resolve_paths(&mut self, base: &Path) {
         self.storage.resolve_paths(base);
         self.catalog.resolve_paths(base);
-        if let Some(dir) = &mut self.plugins.cache_dir
-            && dir.is_relative()
+        for path in [&mut self.plugins.cache_dir, &mut self.admin.token_file]
+            .into_iter()
+            .flatten()
         {
-            *dir = base.join(&*dir);
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
         }
         for tenant in &mut self.tenants {
             tenant.resolve_paths(base);

@@ -1,11 +1,13 @@
 //! The service-wide sections of the configuration: delivery, limits, the plugin runtime and
 //! the in-memory cache. Defaults come from [`super::defaults`].
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use super::defaults;
+use super::secret::{SecretError, read_secret_file};
 use super::tenant::TenantLimits;
 
 /// How images are delivered.
@@ -120,5 +122,43 @@ impl CacheConfig {
     /// The image cache's capacity in bytes.
     pub fn max_image_bytes(&self) -> usize {
         usize::try_from(self.max_image_mib << 20).unwrap_or(usize::MAX)
+    }
+}
+
+/// The admin surface: `/_status` and `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where the admin listener binds; `null` for none. Keep it off the public network.
+    /// Default `127.0.0.1:9090`.
+    pub listen: Option<SocketAddr>,
+    /// A token that also opens the admin routes on the main listener, sent as
+    /// `Authorization: Bearer`. Default none: there they are `404`.
+    pub token: Option<String>,
+    /// The same, read from a file (its final line break ignored).
+    pub token_file: Option<PathBuf>,
+    /// Whether metrics are recorded (and `/metrics` answers). Default `true`.
+    pub metrics: bool,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: Some(defaults::admin_listen()),
+            token: None,
+            token_file: None,
+            metrics: true,
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The admin token, from `token` or `token_file`.
+    pub fn token(&self) -> Result<Option<String>, SecretError> {
+        match (&self.token, &self.token_file) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(path)) => read_secret_file(path).map(Some),
+            (None, None) => Ok(None),
+        }
     }
 }

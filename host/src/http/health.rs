@@ -1,6 +1,5 @@
-//! `GET /` (what this API offers), `/healthz` (the process is up), `/readyz` (the catalog
-//! and the store answer) and `/_status` (the tenants' plugins, the reloads, how full the
-//! caches are).
+//! `GET /` (what this API offers), `/healthz` (the process is up) and `/readyz` (the
+//! catalog and the store answer). `/_status` is on the admin surface (`admin.rs`).
 
 use std::sync::Arc;
 
@@ -20,7 +19,6 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/_status", get(status))
 }
 
 async fn index(
@@ -47,7 +45,6 @@ async fn index(
             {"method": "DELETE", "path": "/{hash}", "does": "delete the avatar and every stored file"},
             {"method": "GET", "path": "/healthz", "does": "200 when the process is up"},
             {"method": "GET", "path": "/readyz", "does": "200 when the catalog and the store answer"},
-            {"method": "GET", "path": "/_status", "does": "the plugins each tenant runs and the last reload"},
             {"method": "*", "path": "/t/{tenant}/...", "does": "every route above, for that tenant"},
         ],
     }))
@@ -69,58 +66,4 @@ async fn readyz(State(app): State<AppState>) -> Response {
                 .into_response()
         }
     }
-}
-
-/// The tenants' plugins (names and SHA-256s, never settings), their limits, and the reloads.
-async fn status(State(app): State<AppState>) -> Json<Value> {
-    let status = app.tenants.status();
-    let tenants = app.tenants.current();
-    let last = status.last.map(|a| {
-        let mut v = json!({
-            "at": httpdate::fmt_http_date(a.at),
-            "trigger": a.trigger,
-            "ok": a.outcome.is_ok(),
-        });
-        match a.outcome {
-            Ok(took) => v["took_ms"] = json!(took.as_secs_f64() * 1000.0),
-            Err(error) => v["error"] = json!(error),
-        }
-        if !a.restart_needed.is_empty() {
-            v["restart_needed_for"] = json!(a.restart_needed);
-        }
-        v
-    });
-    let cache = app.service.cache_usage();
-    Json(json!({
-        "cache": {
-            "records": cache.records,
-            "max_records": cache.max_records,
-            "images": cache.images,
-            "image_bytes": cache.image_bytes,
-            "max_image_bytes": cache.max_image_bytes,
-        },
-        "generation": status.generation,
-        "loaded_at": httpdate::fmt_http_date(status.loaded_at),
-        "last_reload": last,
-        "watched": status.watched,
-        "tenants": tenants.iter().map(|t| json!({
-            "id": t.id,
-            "default": Arc::ptr_eq(t, tenants.default_tenant()),
-            "hosts": t.hosts,
-            "max_concurrent_jobs": t.jobs.max(),
-            "limits": limits_json(&t.pipeline.transform.limits),
-            "plugins": t.plugins().into_iter().map(|(role, name, digest)| json!({
-                "role": role, "plugin": name, "sha256": digest,
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    }))
-}
-
-/// A plugin call's limits as `/_status` reports them (`avatar plugin check` prints the same).
-fn limits_json(limits: &crate::plugin::CallLimits) -> Value {
-    json!({
-        "deadline_ms": limits.deadline.as_millis() as u64,
-        "memory_mib": limits.memory_bytes >> 20,
-        "output_mib": limits.max_output_bytes >> 20,
-    })
 }

@@ -1,9 +1,10 @@
 //! The HTTP API: shared state, and the router that merges each resource's `routes()` behind
 //! the edge every request passes through first (`edge.rs`: request ids, tenant selection,
-//! CORS). Handlers parse (with `extract.rs`) and answer (with `conditional.rs` and
+//! CORS), then `observe.rs` (metrics by route). Handlers parse (with `extract.rs`) and answer (with `conditional.rs` and
 //! `error.rs`); each calls one `Service` operation.
 
 mod accept;
+mod admin;
 mod avatars;
 mod conditional;
 mod edge;
@@ -12,6 +13,7 @@ mod extract;
 mod gravatar;
 mod health;
 mod media;
+mod observe;
 mod time;
 mod upload;
 
@@ -34,11 +36,17 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub service: Service,
     pub tenants: Arc<LiveTenants>,
+    /// The token that opens the admin routes on the public listener, if any.
+    pub admin_token: Option<String>,
 }
 
 impl AppState {
-    pub fn new(service: Service, tenants: Arc<LiveTenants>) -> Self {
-        Self(Arc::new(Shared { service, tenants }))
+    pub fn new(service: Service, tenants: Arc<LiveTenants>, admin_token: Option<String>) -> Self {
+        Self(Arc::new(Shared {
+            service,
+            tenants,
+            admin_token,
+        }))
     }
 }
 
@@ -50,20 +58,30 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The whole API.
+/// The whole API, for the public listener.
 pub fn app(state: AppState) -> Router {
-    edge::wrap(routes().with_state(state.clone()), state)
+    edge::wrap(routes(state.clone()).with_state(state.clone()), state)
+}
+
+/// The admin surface alone, for the admin listener.
+pub fn admin_app(state: AppState) -> Router {
+    admin::routes()
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(observe::observe))
+        .with_state(state)
 }
 
 /// The routes, for a request whose tenant is already chosen.
-fn routes() -> Router<AppState> {
+fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(health::routes())
+        .merge(admin::guarded(state))
         .merge(media::routes())
         .merge(gravatar::routes())
         .merge(avatars::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(observe::observe))
         // Upload size is enforced while reading (see `extract::AuthorizedUpload`).
         .layer(DefaultBodyLimit::disable())
 }

@@ -51,6 +51,18 @@ impl PluginError {
         }
     }
 
+    /// The word the metrics count this failure under.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Rejected(_) if self.is_server_fault() => "misconfigured",
+            Self::Rejected(_) => "rejected",
+            Self::Trap(_) => "trap",
+            Self::Timeout(_) => "timeout",
+            Self::ResourceLimit(_) => "resource-limit",
+            Self::Invalid(_) => "invalid",
+        }
+    }
+
     /// A failure that is the plugin's or the operator's fault, not the client's.
     pub fn is_server_fault(&self) -> bool {
         !matches!(self, Self::Rejected(_))

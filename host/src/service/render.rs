@@ -160,6 +160,7 @@ impl Service {
         })
         .await
         .map_err(|e| ServiceError::from_job(tenant, e))?;
+        crate::metrics::rendered(&tenant.id, format.name());
         let bytes = Bytes::from(image.data);
         if persisted {
             let content_type = format.media_type().unwrap_or("application/octet-stream");

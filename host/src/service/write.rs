@@ -151,6 +151,7 @@ impl Service {
                 Some(urls)
             }
         };
+        crate::metrics::uploaded(&tenant.id);
         Ok(Uploaded {
             record,
             direct_urls,
@@ -200,6 +201,7 @@ impl Service {
         for key in all {
             self.store.delete(&key).await?;
         }
+        crate::metrics::deleted(&tenant.id);
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! Every blob store operation in a tracing span of its own (`storage.<operation>`, with the
-//! backend, the key and, when it fails, the error), whichever backend runs it.
+//! backend, the key and, when it fails, the error), counted and timed in the metrics,
+//! whichever backend runs it.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -16,6 +17,20 @@ impl Traced {
     pub(super) fn new(inner: SharedStore) -> Self {
         Self { inner }
     }
+}
+
+/// Runs `work` in `span`, noting a failure on the span, and counts and times it in the
+/// metrics.
+async fn observed<T>(
+    operation: &'static str,
+    kind: &'static str,
+    span: tracing::Span,
+    work: impl std::future::Future<Output = Result<T, StorageError>>,
+) -> Result<T, StorageError> {
+    let started = std::time::Instant::now();
+    let result = async { noted(work.await) }.instrument(span).await;
+    crate::metrics::storage_op(operation, kind, result.is_ok(), started.elapsed());
+    result
 }
 
 /// Records a failure on the current span before passing the result on.
@@ -41,44 +56,38 @@ macro_rules! span {
 impl BlobStore for Traced {
     async fn put(&self, key: &str, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
         let span = span!(self, "storage.put", key = key, bytes = bytes.len());
-        async { noted(self.inner.put(key, bytes, content_type).await) }
-            .instrument(span)
-            .await
+        observed(
+            "put",
+            self.inner.kind(),
+            span,
+            self.inner.put(key, bytes, content_type),
+        )
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
         let span = span!(self, "storage.get", key = key);
-        async { noted(self.inner.get(key).await) }
-            .instrument(span)
-            .await
+        observed("get", self.inner.kind(), span, self.inner.get(key)).await
     }
 
     async fn open(&self, key: &str) -> Result<Option<BlobReader>, StorageError> {
         let span = span!(self, "storage.open", key = key);
-        async { noted(self.inner.open(key).await) }
-            .instrument(span)
-            .await
+        observed("open", self.inner.kind(), span, self.inner.open(key)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         let span = span!(self, "storage.delete", key = key);
-        async { noted(self.inner.delete(key).await) }
-            .instrument(span)
-            .await
+        observed("delete", self.inner.kind(), span, self.inner.delete(key)).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, StorageError> {
         let span = span!(self, "storage.list", prefix = prefix);
-        async { noted(self.inner.list(prefix).await) }
-            .instrument(span)
-            .await
+        observed("list", self.inner.kind(), span, self.inner.list(prefix)).await
     }
 
     async fn health(&self) -> Result<(), StorageError> {
         let span = span!(self, "storage.health");
-        async { noted(self.inner.health().await) }
-            .instrument(span)
-            .await
+        observed("health", self.inner.kind(), span, self.inner.health()).await
     }
 
     async fn url_for(&self, key: &str) -> Result<Option<String>, StorageError> {

@@ -52,9 +52,9 @@ impl Breaker {
         self.check_at(Instant::now())
     }
 
-    /// Records how a job ended.
-    pub fn record(&self, outcome: Outcome) {
-        self.record_at(outcome, Instant::now());
+    /// Records how a job ended; returns whether that opened the breaker.
+    pub fn record(&self, outcome: Outcome) -> bool {
+        self.record_at(outcome, Instant::now())
     }
 
     fn check_at(&self, now: Instant) -> Result<(), Duration> {
@@ -66,13 +66,14 @@ impl Breaker {
         }
     }
 
-    fn record_at(&self, outcome: Outcome, now: Instant) {
+    fn record_at(&self, outcome: Outcome, now: Instant) -> bool {
         let mut state = self.state.lock().expect("breaker lock");
         match outcome {
             Outcome::Answered => {
                 state.failures = 0;
                 state.open_until = None;
                 state.cooldown = FIRST_COOLDOWN;
+                false
             }
             Outcome::Failed => {
                 state.failures = state.failures.saturating_add(1);
@@ -87,6 +88,9 @@ impl Breaker {
                         cooldown_ms = state.cooldown.as_millis() as u64,
                         "plugin jobs keep failing; refusing this tenant's jobs for a while"
                     );
+                    true
+                } else {
+                    false
                 }
             }
         }

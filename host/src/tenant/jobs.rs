@@ -63,22 +63,48 @@ pub async fn run<R: Send + 'static>(
     jobs.breaker
         .check()
         .map_err(|retry_after| JobError::Suspended { retry_after })?;
+    let waiting = Gauged::new(&tenant.id, true);
     let permit = tokio::time::timeout(jobs.wait, jobs.slots.clone().acquire_owned())
         .await
         .map_err(|_| JobError::Busy { jobs: jobs.max })?
         .map_err(|e| JobError::Join(e.to_string()))?;
+    drop(waiting);
     let handle = tenant.clone();
     let result = tokio::task::spawn_blocking(move || {
         let _permit = permit;
+        let _running = Gauged::new(&handle.id, false);
         work(&handle)
     })
     .await
     .map_err(|e| JobError::Join(e.to_string()))?;
-    jobs.breaker.record(match &result {
+    let opened = jobs.breaker.record(match &result {
         Err(e) if e.is_server_fault() => Outcome::Failed,
         _ => Outcome::Answered,
     });
+    if opened {
+        crate::metrics::suspended(&tenant.id);
+    }
     Ok(result?)
+}
+
+/// One job counted in the waiting or running gauge while it lives (also when its future is
+/// dropped, as when the client goes away).
+struct Gauged<'t> {
+    tenant: &'t str,
+    waiting: bool,
+}
+
+impl<'t> Gauged<'t> {
+    fn new(tenant: &'t str, waiting: bool) -> Self {
+        crate::metrics::jobs(tenant, waiting, 1.0);
+        Self { tenant, waiting }
+    }
+}
+
+impl Drop for Gauged<'_> {
+    fn drop(&mut self) {
+        crate::metrics::jobs(self.tenant, self.waiting, -1.0);
+    }
 }
 
 /// The default bound on a tenant's concurrent plugin jobs: every core for a lone tenant, half

@@ -116,9 +116,19 @@ impl Tenant {
     /// Asks the auth plugin whether `request` may change its hash. Blocking: call it off the
     /// async workers.
     pub fn authorize(&self, request: &AuthRequest) -> Result<Grant, PluginError> {
-        self.auth
+        let started = std::time::Instant::now();
+        let result = self
+            .auth
             .plugin
-            .authenticate(&self.auth.settings, &self.auth.limits, request)
+            .authenticate(&self.auth.settings, &self.auth.limits, request);
+        crate::metrics::plugin_call(
+            &self.id,
+            "auth",
+            self.auth.plugin.name(),
+            result.as_ref().map_or_else(PluginError::outcome, |_| "ok"),
+            started.elapsed(),
+        );
+        result
     }
 
     /// Every plugin of this tenant: (role, name, SHA-256 of the component).

@@ -28,14 +28,21 @@ pub enum Role {
     Generator,
 }
 
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Role {
+    /// Its name in messages, logs and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
             Self::Transform => "transform",
             Self::Filter => "filter",
             Self::Encode => "encode",
             Self::Generator => "generator",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -352,7 +359,16 @@ impl Pipeline {
         plugin: &str,
         call: impl FnOnce() -> Result<R, PluginError>,
     ) -> Result<R, PipelineError> {
-        call().map_err(|source| {
+        let started = std::time::Instant::now();
+        let result = call();
+        crate::metrics::plugin_call(
+            &self.tenant,
+            role.name(),
+            plugin,
+            result.as_ref().map_or_else(PluginError::outcome, |_| "ok"),
+            started.elapsed(),
+        );
+        result.map_err(|source| {
             if source.is_server_fault() {
                 tracing::warn!(tenant = %self.tenant, %role, plugin, error = %source, "pipeline stage failed");
             }

@@ -111,6 +111,7 @@ impl LiveTenants {
         let _one_at_a_time = self.reloading.lock().await;
         let started = Instant::now();
         let result = self.build().await;
+        crate::metrics::reloaded(result.is_ok());
         let mut status = self.status.lock().expect("status lock");
         let (outcome, restart_needed) = match result {
             Ok((tenants, config)) => {
