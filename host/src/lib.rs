@@ -84,12 +84,9 @@ pub async fn serve(
         tenants,
         admin_token,
     );
-    // Every listener stops on the one shutdown signal.
+    // Every listener stops on the one shutdown signal; readiness fails first, so a load
+    // balancer that still polls `/readyz` on an open connection moves away.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop.send(true);
-    });
     let until_stopped = move || {
         let mut stopped = stopped.clone();
         async move {
@@ -121,15 +118,46 @@ pub async fn serve(
         pooling = runtime.is_pooling(),
         "avatar is serving"
     );
-    axum::serve(listener, http::app(state))
-        .with_graceful_shutdown(until_stopped())
-        .await
-        .context("serving HTTP")?;
-    if let Some(admin) = admin {
-        admin
-            .await
-            .context("the admin listener's task")?
-            .context("serving the admin surface")?;
+    let service = state.service.clone();
+    let mut public = tokio::spawn(
+        axum::serve(listener, http::app(state))
+            .with_graceful_shutdown(until_stopped())
+            .into_future(),
+    );
+    tokio::select! {
+        finished = &mut public => {
+            // The listener failed before any signal.
+            return finished.context("the listener's task")?.context("serving HTTP");
+        }
+        () = shutdown => {}
     }
+    service.begin_shutdown();
+    let _ = stop.send(true);
+    let grace = std::time::Duration::from_millis(config.shutdown_grace_ms);
+    let deadline = tokio::time::Instant::now() + grace;
+    match tokio::time::timeout_at(deadline, &mut public).await {
+        Ok(finished) => finished
+            .context("the listener's task")?
+            .context("serving HTTP")?,
+        Err(_) => {
+            tracing::warn!(
+                grace_ms = config.shutdown_grace_ms,
+                "requests still in flight after the shutdown grace; closing their connections"
+            );
+            public.abort();
+        }
+    }
+    if let Some(mut admin) = admin
+        && tokio::time::timeout_at(deadline, &mut admin).await.is_err()
+    {
+        admin.abort();
+    }
+    // Requests are done: the files they might have read can go now.
+    if !service.finish_deferred(grace).await {
+        tracing::warn!(
+            "deferred removals of replaced files did not finish; `avatar gc` reclaims them"
+        );
+    }
+    tracing::info!("stopped");
     Ok(())
 }

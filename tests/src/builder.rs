@@ -238,6 +238,7 @@ impl Builder {
         let mut server = TestServer {
             base_url: String::new(),
             admin_url: None,
+            stopped_stderr: String::new(),
             storage: config["storage"].clone(),
             s3: OnceLock::new(),
             dir,

@@ -214,12 +214,12 @@ impl TestServer {
         }
     }
 
-    /// Everything the server wrote to stderr so far.
+    /// Everything the server wrote to stderr so far; once stopped, what it wrote until then.
     pub fn stderr(&self) -> String {
         self.process
             .as_ref()
             .map(Process::stderr_text)
-            .unwrap_or_default()
+            .unwrap_or_else(|| self.stopped_stderr.clone())
     }
 
     /// The last lines the server wrote to stderr, for failure messages.
@@ -250,6 +250,7 @@ impl TestServer {
         if let Some(reader) = process.stderr_reader.take() {
             let _ = reader.join();
         }
+        self.stopped_stderr = process.stderr_text();
         status
     }
 

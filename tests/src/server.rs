@@ -89,6 +89,8 @@ pub struct TestServer {
     pub(crate) secret: String,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) process: Option<Process>,
+    /// What the last stopped process wrote to stderr.
+    pub(crate) stopped_stderr: String,
     pub(crate) agent: ureq::Agent,
 }
 

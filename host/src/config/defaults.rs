@@ -11,6 +11,11 @@ pub fn listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
+/// `shutdown_grace_ms`: how long in-flight requests may take to finish after `SIGTERM`.
+pub fn shutdown_grace_ms() -> u64 {
+    10_000
+}
+
 /// `admin.listen`: loopback, beside the public listener's default port.
 pub fn admin_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9090))

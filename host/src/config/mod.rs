@@ -55,6 +55,10 @@ pub struct Config {
     /// The in-memory cache of catalog rows and hot images. Defaults in `service.rs`.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// After `SIGTERM` or `SIGINT`, how long requests in flight may take to finish before
+    /// their connections are closed, in milliseconds. Default 10 000.
+    #[serde(default = "defaults::shutdown_grace_ms")]
+    pub shutdown_grace_ms: u64,
     /// The admin surface (`/_status`, `/metrics`). Defaults in `service.rs`.
     #[serde(default)]
     pub admin: AdminConfig,

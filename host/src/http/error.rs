@@ -140,6 +140,12 @@ impl From<ServiceError> for ApiError {
                 Self::internal("tenant-busy", StatusCode::SERVICE_UNAVAILABLE, &error)
                     .retry_after(1)
             }
+            ServiceError::ShuttingDown => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting-down",
+                "this host is shutting down; try another",
+            )
+            .retry_after(1),
             other => Self::internal("internal", StatusCode::INTERNAL_SERVER_ERROR, &other),
         }
     }

@@ -57,6 +57,11 @@ async fn healthz() -> Json<Value> {
 async fn readyz(State(app): State<AppState>) -> Response {
     match app.service.ready().await {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),
+        Err(crate::service::ServiceError::ShuttingDown) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"code": "shutting-down", "message": "this host is shutting down"}})),
+        )
+            .into_response(),
         Err(error) => {
             tracing::warn!(%error, "not ready");
             (

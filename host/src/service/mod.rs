@@ -12,7 +12,11 @@ mod source;
 mod write;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use content::Content;
 pub use read::{Answer, Fallback, FormatWish, ReadRequest, Reply};
@@ -57,6 +61,9 @@ pub enum ServiceError {
     /// The tenant's plugin jobs were all busy for longer than its plugin deadline.
     #[error("tenant {tenant} is busy: {jobs} plugin jobs running and more waiting")]
     Busy { tenant: String, jobs: u32 },
+    /// The process is stopping.
+    #[error("the service is shutting down")]
+    ShuttingDown,
 }
 
 impl ServiceError {
@@ -93,6 +100,18 @@ pub struct Service {
     links: Links,
     renditions: Arc<render::Renditions>,
     started_at: SystemTime,
+    /// Work that outlives its request (the removal of replaced files), finished at shutdown.
+    deferred: Deferred,
+    /// Set when the process starts stopping: `/readyz` fails from then on.
+    stopping: Arc<AtomicBool>,
+}
+
+/// Tasks that run after their request has been answered.
+#[derive(Clone, Default)]
+struct Deferred {
+    tasks: TaskTracker,
+    /// Cancelled at shutdown: waits are cut short, the work itself still runs.
+    hurry: CancellationToken,
 }
 
 impl Service {
@@ -112,6 +131,8 @@ impl Service {
             links,
             renditions: Arc::default(),
             started_at: SystemTime::now(),
+            deferred: Deferred::default(),
+            stopping: Arc::default(),
         }
     }
 
@@ -151,9 +172,40 @@ impl Service {
 
     /// Whether the catalog and the store answer.
     pub async fn ready(&self) -> Result<(), ServiceError> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(ServiceError::ShuttingDown);
+        }
         self.catalog.health().await?;
         self.store.health().await?;
         Ok(())
+    }
+
+    /// The process is stopping: readiness fails from now on, so load balancers move away.
+    pub fn begin_shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    /// Runs the deferred work left (removals of replaced files, without their usual wait:
+    /// no request is reading those files any more), waiting at most `within`. Returns whether
+    /// all of it finished.
+    pub async fn finish_deferred(&self, within: Duration) -> bool {
+        self.deferred.hurry.cancel();
+        self.deferred.tasks.close();
+        tokio::time::timeout(within, self.deferred.tasks.wait())
+            .await
+            .is_ok()
+    }
+
+    /// Runs `work` after `wait` (sooner at shutdown), tracked so shutdown finishes it.
+    fn defer(&self, wait: Duration, work: impl Future<Output = ()> + Send + 'static) {
+        let hurry = self.deferred.hurry.clone();
+        self.deferred.tasks.spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = hurry.cancelled() => {}
+            }
+            work.await;
+        });
     }
 
     /// Where a client fetches the object under `key` directly: the store's own URL (public or

@@ -134,8 +134,7 @@ impl Service {
         }
         if !replaced.is_empty() {
             let service = self.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(REPLACED_FILES_GRACE).await;
+            self.defer(REPLACED_FILES_GRACE, async move {
                 for previous in &replaced {
                     service.remove_version(previous).await;
                 }
