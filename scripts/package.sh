@@ -10,6 +10,8 @@
 #   --no-build   package the release binary already in the target dir (no `cargo build`)
 #   --no-test    build the package only (no root needed)
 #   --fast       lighter compression of the .deb (`cargo deb --fast`): quicker, larger
+#   --dev        package the dev-profile binary the test suite already built, stripped
+#                (what CI tests: the same package, without a second, release build)
 #   Environment: CARGO_TARGET_DIR; AVATAR_PKG_START_TIMEOUT (seconds the server may take to
 #   listen, default 300: the first start compiles every plugin).
 # The test refuses to run where the package is installed, or /etc/avatar or /var/lib/avatar
@@ -23,12 +25,14 @@ START_TIMEOUT="${AVATAR_PKG_START_TIMEOUT:-300}"
 
 BUILD=1
 TEST=1
+PROFILE=release
 DEB_FLAGS=()
 for arg in "$@"; do
     case "$arg" in
         --no-build) BUILD=0 ;;
         --no-test) TEST=0 ;;
         --fast) DEB_FLAGS+=(--fast) ;;
+        --dev) PROFILE=dev ;;
         -h | --help)
             sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
             exit 0
@@ -88,12 +92,17 @@ if ! cargo deb --version >/dev/null 2>&1; then
 fi
 cargo deb --version
 
-BINARY="$CARGO_TARGET_DIR/release/avatar"
-if [ "$BUILD" = 1 ]; then
-    step "cargo build --release --bin avatar (target dir $CARGO_TARGET_DIR)"
-    timeout 5400 nice cargo build --release --bin avatar
+if [ "$PROFILE" = dev ]; then
+    BINARY="$CARGO_TARGET_DIR/debug/avatar"
+    DEB_FLAGS+=(--profile dev --strip --no-separate-debug-symbols)
+else
+    BINARY="$CARGO_TARGET_DIR/release/avatar"
 fi
-[ -x "$BINARY" ] || fail "no release binary at $BINARY"
+if [ "$BUILD" = 1 ]; then
+    step "cargo build --profile $PROFILE --bin avatar (target dir $CARGO_TARGET_DIR)"
+    timeout 5400 nice cargo build --profile "$PROFILE" --bin avatar
+fi
+[ -x "$BINARY" ] || fail "no $PROFILE binary at $BINARY"
 
 step "cargo deb"
 deb_log=$(mktemp)

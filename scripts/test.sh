@@ -3,7 +3,8 @@
 # services the tests use (scripts/services.sh) on loopback, runs every test, stops them.
 # The end-to-end API suite runs twice: in the workspace pass on the embedded backends
 # (directory + SQLite), then again on PostgreSQL + Garage (AVATAR_E2E_BACKEND, see
-# tests/src/server.rs). Both passes always run; the script fails if either does.
+# tests/src/server.rs). Both passes always run; the script fails if either does. Last, the
+# Debian package is built and tested (scripts/package.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
@@ -30,6 +31,10 @@ AVATAR_E2E_BACKEND=postgres-garage cargo test --locked --no-fail-fast -p avatar-
   "$@" 2>&1 | tee -a "$log"
 second=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$second
+echo "== the Debian package: built from the dev binary above, installed, served, purged" | tee -a "$log"
+scripts/package.sh --dev --fast 2>&1 | tee -a "$log"
+package=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$package
 set -e
 trap - EXIT
 scripts/services.sh down >/dev/null 2>&1 || true
