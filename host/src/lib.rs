@@ -25,8 +25,6 @@ pub mod watch;
 
 use std::sync::Arc;
 
-use std::future::IntoFuture;
-
 use anyhow::Context;
 
 use crate::cache::Cache;
@@ -102,11 +100,11 @@ pub async fn serve(
             println!("avatar admin listening on http://{address}");
             tracing::info!(%address, "admin surface (/_status, /metrics) is serving");
             let app = http::admin_app(state.clone());
-            Some(tokio::spawn(
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(until_stopped())
-                    .into_future(),
-            ))
+            let limits = config.connections.clone();
+            let stopped = until_stopped();
+            Some(tokio::spawn(async move {
+                http::serve::serve(listener, app, &limits, stopped).await;
+            }))
         }
         None => None,
     };
@@ -119,15 +117,19 @@ pub async fn serve(
         "avatar is serving"
     );
     let service = state.service.clone();
-    let mut public = tokio::spawn(
-        axum::serve(listener, http::app(state))
-            .with_graceful_shutdown(until_stopped())
-            .into_future(),
-    );
+    let mut public = {
+        let (app, limits, stopped) = (
+            http::app(state),
+            config.connections.clone(),
+            until_stopped(),
+        );
+        tokio::spawn(async move { http::serve::serve(listener, app, &limits, stopped).await })
+    };
     tokio::select! {
         finished = &mut public => {
-            // The listener failed before any signal.
-            return finished.context("the listener's task")?.context("serving HTTP");
+            // Serving ended before any signal: only a panic does that.
+            finished.context("the listener's task")?;
+            anyhow::bail!("the listener stopped by itself");
         }
         () = shutdown => {}
     }
@@ -136,9 +138,7 @@ pub async fn serve(
     let grace = std::time::Duration::from_millis(config.shutdown_grace_ms);
     let deadline = tokio::time::Instant::now() + grace;
     match tokio::time::timeout_at(deadline, &mut public).await {
-        Ok(finished) => finished
-            .context("the listener's task")?
-            .context("serving HTTP")?,
+        Ok(finished) => finished.context("the listener's task")?,
         Err(_) => {
             tracing::warn!(
                 grace_ms = config.shutdown_grace_ms,

@@ -16,6 +16,15 @@ pub fn shutdown_grace_ms() -> u64 {
     10_000
 }
 
+/// `connections.max`.
+pub const MAX_CONNECTIONS: usize = 1000;
+/// `connections.header_read_timeout_ms`.
+pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// `connections.max_header_bytes`.
+pub const MAX_HEADER_BYTES: usize = 16 << 10;
+/// The least `connections.max_header_bytes` may be (hyper's smallest read buffer).
+pub const MIN_HEADER_BYTES: usize = 8 << 10;
+
 /// `admin.listen`: loopback, beside the public listener's default port.
 pub fn admin_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9090))

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use service::{AdminConfig, CacheConfig, Delivery, Limits, PluginsConfig};
+pub use service::{AdminConfig, CacheConfig, ConnectionsConfig, Delivery, Limits, PluginsConfig};
 pub use tenant::{
     DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits,
 };
@@ -59,6 +59,9 @@ pub struct Config {
     /// their connections are closed, in milliseconds. Default 10 000.
     #[serde(default = "defaults::shutdown_grace_ms")]
     pub shutdown_grace_ms: u64,
+    /// Limits on the listeners' connections. Defaults in `service.rs`.
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
     /// The admin surface (`/_status`, `/metrics`). Defaults in `service.rs`.
     #[serde(default)]
     pub admin: AdminConfig,
@@ -213,6 +216,18 @@ mod tests {
             (
                 r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "sizes": {"big": 5000}}]}"#,
                 "tenants[0].sizes.big",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "connections": {"max_header_bytes": 4096}}"#,
+                "connections.max_header_bytes",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "connections": {"max": 0}}"#,
+                "connections.max",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "admin": {"listen": "nowhere"}}"#,
+                "admin",
             ),
         ];
         for (json, key) in cases {

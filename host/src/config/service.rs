@@ -162,3 +162,29 @@ impl AdminConfig {
         }
     }
 }
+
+/// Limits on the listeners' connections, against clients that hold them open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionsConfig {
+    /// Connections served at once per listener; more wait in the listen queue. Keep it
+    /// below the process's file descriptor limit. Default 1000.
+    pub max: usize,
+    /// How long a client may take to send a request's head, from the connection's start or
+    /// the previous answer, in milliseconds; an idle keep-alive connection is closed then
+    /// too. Default 10 000.
+    pub header_read_timeout_ms: u64,
+    /// The largest request head (request line and headers), in bytes; `431` beyond it.
+    /// At least 8192. Default 16384.
+    pub max_header_bytes: usize,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self {
+            max: defaults::MAX_CONNECTIONS,
+            header_read_timeout_ms: defaults::HEADER_READ_TIMEOUT_MS,
+            max_header_bytes: defaults::MAX_HEADER_BYTES,
+        }
+    }
+}

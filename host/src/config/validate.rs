@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::defaults::MAX_PLUGIN_MEMORY_MIB;
+use super::defaults::{MAX_PLUGIN_MEMORY_MIB, MIN_HEADER_BYTES};
 use super::tenant::{DefaultAvatar, TenantConfig, TenantLimits};
 use super::{Config, Limits};
 use crate::avatar::{AvatarHash, MAX_REQUESTED_SIDE, Style};
@@ -17,6 +17,15 @@ fn bad(key: impl Into<String>, message: &str) -> Result<(), Invalid> {
 /// Every check, in the order of the file.
 pub(super) fn validate(config: &Config) -> Result<(), Invalid> {
     limits(&config.limits)?;
+    if config.connections.max == 0 {
+        return bad("connections.max", "must be at least 1");
+    }
+    if config.connections.header_read_timeout_ms == 0 {
+        return bad("connections.header_read_timeout_ms", "must be at least 1");
+    }
+    if config.connections.max_header_bytes < MIN_HEADER_BYTES {
+        return bad("connections.max_header_bytes", "must be at least 8192");
+    }
     if config.tenants.is_empty() {
         return bad("tenants", "at least one tenant is required");
     }

@@ -14,6 +14,7 @@ mod gravatar;
 mod health;
 mod media;
 mod observe;
+pub mod serve;
 mod time;
 mod upload;
 
