@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::bearer;
 
 /// The admin routes, open: for the admin listener.
 pub fn routes() -> Router<AppState> {
@@ -32,15 +33,8 @@ pub fn guarded(state: AppState) -> Router<AppState> {
 
 /// `404` unless the request bears the admin token (`Authorization: Bearer`).
 async fn require_token(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    match (&app.admin_token, presented) {
-        (Some(expected), Some(token)) if same_secret(expected, token) => next.run(request).await,
+    match (&app.admin_token, bearer(request.headers())) {
+        (Some(expected), Some(token)) if same_secret(expected, &token) => next.run(request).await,
         _ => ApiError::not_found().into_response(),
     }
 }

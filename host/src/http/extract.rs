@@ -133,7 +133,8 @@ pub(super) fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError>
     Ok(query.token)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+/// The token of `Authorization: Bearer`, if the request has one.
+pub(super) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
