@@ -218,18 +218,53 @@ pub fn cache_lookup(cache: &'static str, hit: bool) {
 
 /// A blob store operation.
 pub fn storage_op(operation: &'static str, backend: &'static str, ok: bool, took: Duration) {
-    counter!(STORAGE_OPS, "operation" => operation, "backend" => backend, "outcome" => outcome(ok))
-        .increment(1);
-    histogram!(STORAGE_DURATION, "operation" => operation, "backend" => backend)
-        .record(took.as_secs_f64());
+    backend_op(
+        [STORAGE_OPS, STORAGE_DURATION],
+        operation,
+        backend,
+        ok,
+        took,
+    );
 }
 
 /// A catalog operation.
 pub fn catalog_op(operation: &'static str, backend: &'static str, ok: bool, took: Duration) {
-    counter!(CATALOG_OPS, "operation" => operation, "backend" => backend, "outcome" => outcome(ok))
-        .increment(1);
-    histogram!(CATALOG_DURATION, "operation" => operation, "backend" => backend)
-        .record(took.as_secs_f64());
+    backend_op(
+        [CATALOG_OPS, CATALOG_DURATION],
+        operation,
+        backend,
+        ok,
+        took,
+    );
+}
+
+/// A backend operation, counted under `names[0]` and timed under `names[1]`. With the caches
+/// off every read makes two, so the handles are kept per thread, as for requests.
+fn backend_op(
+    names: [&'static str; 2],
+    operation: &'static str,
+    backend: &'static str,
+    ok: bool,
+    took: Duration,
+) {
+    type Handles = HashMap<(&'static str, &'static str, &'static str, bool), (Counter, Histogram)>;
+    thread_local! {
+        static HANDLES: RefCell<Handles> = RefCell::new(HashMap::new());
+    }
+    let [total, duration] = names;
+    HANDLES.with(|handles| {
+        let mut handles = handles.borrow_mut();
+        let (counter, histogram) = handles
+            .entry((total, operation, backend, ok))
+            .or_insert_with(|| {
+                (
+                    counter!(total, "operation" => operation, "backend" => backend, "outcome" => outcome(ok)),
+                    histogram!(duration, "operation" => operation, "backend" => backend),
+                )
+            });
+        counter.increment(1);
+        histogram.record(took.as_secs_f64());
+    });
 }
 
 fn outcome(ok: bool) -> &'static str {
