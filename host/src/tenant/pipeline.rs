@@ -359,16 +359,7 @@ impl Pipeline {
         plugin: &str,
         call: impl FnOnce() -> Result<R, PluginError>,
     ) -> Result<R, PipelineError> {
-        let started = std::time::Instant::now();
-        let result = call();
-        crate::metrics::plugin_call(
-            &self.tenant,
-            role.name(),
-            plugin,
-            result.as_ref().map_or_else(PluginError::outcome, |_| "ok"),
-            started.elapsed(),
-        );
-        result.map_err(|source| {
+        super::counted(&self.tenant, role.name(), plugin, call).map_err(|source| {
             if source.is_server_fault() {
                 tracing::warn!(tenant = %self.tenant, %role, plugin, error = %source, "pipeline stage failed");
             }
