@@ -41,10 +41,7 @@ impl TestServer {
         body: Vec<u8>,
         finish: bool,
     ) -> Result<Reply, String> {
-        let address = self
-            .base_url
-            .strip_prefix("http://")
-            .expect("an http base URL");
+        let address = self.address();
         let mut stream = TcpStream::connect(address).expect("connecting to the server");
         stream
             .set_read_timeout(Some(RAW_TIMEOUT))

@@ -171,6 +171,13 @@ impl TestServer {
         found
     }
 
+    /// `127.0.0.1:PORT`, for raw sockets.
+    pub fn address(&self) -> &str {
+        self.base_url
+            .strip_prefix("http://")
+            .expect("an http base URL")
+    }
+
     /// An absolute URL for `path` (which starts with `/`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

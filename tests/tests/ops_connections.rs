@@ -23,14 +23,6 @@ fn server() -> TestServer {
         .start()
 }
 
-fn address(server: &TestServer) -> String {
-    server
-        .base_url
-        .strip_prefix("http://")
-        .expect("http")
-        .to_owned()
-}
-
 /// Whether the server closed `stream` (end of stream, a reset, or an answer then the end),
 /// waiting at most `within`.
 fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
@@ -51,10 +43,10 @@ fn closed_by_server(stream: &mut TcpStream, within: Duration) -> bool {
 #[test]
 fn half_sent_requests_are_closed_at_the_deadline_and_the_rest_are_answered() {
     let server = server();
-    let address = address(&server);
+    let address = server.address();
     let mut slow: Vec<TcpStream> = (0..SLOW_CLIENTS)
         .map(|_| {
-            let mut stream = TcpStream::connect(&address).expect("connecting");
+            let mut stream = TcpStream::connect(address).expect("connecting");
             stream
                 .write_all(b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Unfinished: ")
                 .expect("half a head");
@@ -96,7 +88,7 @@ fn half_sent_requests_are_closed_at_the_deadline_and_the_rest_are_answered() {
 #[test]
 fn an_idle_keep_alive_connection_is_closed_at_the_deadline() {
     let server = server();
-    let mut stream = TcpStream::connect(address(&server)).expect("connecting");
+    let mut stream = TcpStream::connect(server.address()).expect("connecting");
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: idle\r\n\r\n")
         .expect("a request");

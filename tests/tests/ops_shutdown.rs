@@ -30,7 +30,7 @@ struct Pending {
 
 impl Pending {
     fn start(server: &TestServer, hash: &str, body: &[u8]) -> Self {
-        let address = server.base_url.strip_prefix("http://").expect("http");
+        let address = server.address();
         let mut stream = TcpStream::connect(address).expect("connecting");
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
