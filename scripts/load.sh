@@ -17,18 +17,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
-cargo build -q --release --bin avatar
-cargo build -q --release -p avatar-tests --example make_image
-# AVATAR_BIN runs another build (say, the previous release) under the same load, for a
-# before/after comparison in one sitting.
-BIN="${AVATAR_BIN:-$CARGO_TARGET_DIR/release/avatar}"
-WORK=$(mktemp -d)
-chmod 755 "$WORK" # the PostgreSQL cluster below it runs as the `postgres` user
+. scripts/bench-server.sh
+bench_prepare
 STARTED_SERVICES=""
 cleanup() {
-  kill "${SERVER:-0}" 2>/dev/null || true
   [ -z "$STARTED_SERVICES" ] || scripts/services.sh down >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  bench_cleanup
 }
 trap cleanup EXIT
 case "$BACKEND" in
@@ -46,25 +40,13 @@ case "$BACKEND" in
     ;;
   *) echo "unknown backend $BACKEND (embedded or postgres-garage)" >&2; exit 2 ;;
 esac
-"$CARGO_TARGET_DIR/release/examples/make_image" "$WORK/upload.jpg" 1000 >/dev/null
-cp -r assets "$WORK/"
-sed -e 's|"data/|"'"$WORK"'/data/|g' config.json > "$WORK/config.json"
-
 start() { # $1 = delivery, $2 = "nocache" to turn the in-memory caches off
   local cache=()
   [ "${2:-}" != nocache ] || cache=(AVATAR__CACHE__MAX_RECORDS=0 AVATAR__CACHE__MAX_IMAGE_MIB=0)
-  env "${cache[@]}" AVATAR__DELIVERY="$1" RUST_LOG=warn "$BIN" serve --config "$WORK/config.json" --listen 127.0.0.1:0 \
-    > "$WORK/out" 2> "$WORK/err" &
-  SERVER=$!
-  for _ in $(seq 1 300); do
-    URL=$(sed -n 's/^avatar listening on //p' "$WORK/out"); [ -n "$URL" ] && break; sleep 0.1
-  done
-  [ -n "$URL" ] || { cat "$WORK/err"; exit 1; }
+  bench_start "${cache[@]}" AVATAR__DELIVERY="$1"
 }
-stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; }
+stop() { bench_stop; }
 
-HASH=$(printf 'load@example.com' | sha1sum | cut -d' ' -f1)
-TOKEN=$("$BIN" token --config "$WORK/config.json" --hash "$HASH" --ttl 3600 2>/dev/null)
 cat > "$WORK/upload.lua" <<LUA
 local f = io.open("$WORK/upload.jpg", "rb"); local body = f:read("*a"); f:close()
 wrk.method = "PUT"; wrk.body = body
@@ -74,8 +56,7 @@ LUA
 
 echo "== conditions: $BACKEND backends, $(nproc) cores, server, wrk (and any services) on the same machine, release build"
 start proxy
-curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: image/jpeg' \
-  --data-binary @"$WORK/upload.jpg" "$URL/$HASH"
+bench_upload
 echo "== GET /{hash}/medium, proxy delivery"
 wrk -t2 -c32 -d"${SECONDS_PER_RUN}s" --latency "$URL/$HASH/medium"
 # The Gravatar URL at a size nobody stored: rendered once, then answered from the image

@@ -16,31 +16,18 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 for tool in wrk perf; do
   command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk linux-perf >/dev/null; }
 done
-cargo build -q --release --bin avatar
-cargo build -q --release -p avatar-tests --example make_image
-BIN="${AVATAR_BIN:-$CARGO_TARGET_DIR/release/avatar}"
-WORK=$(mktemp -d)
-trap 'kill "${SERVER:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-"$CARGO_TARGET_DIR/release/examples/make_image" "$WORK/upload.jpg" 1000 >/dev/null
-cp -r assets "$WORK/"
-sed -e 's|"data/|"'"$WORK"'/data/|g' config.json > "$WORK/config.json"
-ENV=(AVATAR__DELIVERY=proxy RUST_LOG=warn)
+. scripts/bench-server.sh
+bench_prepare
+trap bench_cleanup EXIT
+ENV=(AVATAR__DELIVERY=proxy)
 case "$MODE" in
   proxy) ;;
-  redirect) ENV=(AVATAR__DELIVERY=redirect RUST_LOG=warn) ;;
+  redirect) ENV=(AVATAR__DELIVERY=redirect) ;;
   nocache) ENV+=(AVATAR__CACHE__MAX_RECORDS=0 AVATAR__CACHE__MAX_IMAGE_MIB=0) ;;
   *) echo "unknown mode $MODE (proxy, redirect or nocache)" >&2; exit 2 ;;
 esac
-env "${ENV[@]}" "$BIN" serve --config "$WORK/config.json" --listen 127.0.0.1:0 > "$WORK/out" 2> "$WORK/err" &
-SERVER=$!
-for _ in $(seq 1 600); do
-  URL=$(sed -n 's/^avatar listening on //p' "$WORK/out"); [ -n "$URL" ] && break; sleep 0.1
-done
-[ -n "$URL" ] || { cat "$WORK/err"; exit 1; }
-HASH=$(printf 'load@example.com' | sha1sum | cut -d' ' -f1)
-TOKEN=$("$BIN" token --config "$WORK/config.json" --hash "$HASH" --ttl 3600 2>/dev/null)
-curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: image/jpeg' \
-  --data-binary @"$WORK/upload.jpg" "$URL/$HASH"
+bench_start "${ENV[@]}"
+bench_upload
 TARGET="$URL${REQ_PATH//\{hash\}/$HASH}"
 wrk -t2 -c32 -d2s "$TARGET" >/dev/null # warm-up
 perf record -q -e cpu-clock -g -p "$SERVER" -o "$WORK/perf.data" -- sleep "$((SECONDS_PER_RUN + 1))" 2>/dev/null &

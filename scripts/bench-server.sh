@@ -1,0 +1,47 @@
+# Shared by scripts/load.sh and scripts/profile.sh, which source it (it is not run alone):
+# the release `avatar` and the 1000x1000 test JPEG built, a scratch directory holding the
+# repository's config.json pointed into it, and the server started and stopped on loopback.
+# AVATAR_BIN=/path/to/avatar runs another build (say, a previous release) instead.
+
+# Builds, and sets BIN, WORK (removed by `bench_cleanup`), HASH and TOKEN.
+bench_prepare() {
+  cargo build -q --release --bin avatar
+  cargo build -q --release -p avatar-tests --example make_image
+  BIN="${AVATAR_BIN:-$CARGO_TARGET_DIR/release/avatar}"
+  WORK=$(mktemp -d)
+  chmod 755 "$WORK" # a PostgreSQL cluster below it runs as the `postgres` user
+  "$CARGO_TARGET_DIR/release/examples/make_image" "$WORK/upload.jpg" 1000 >/dev/null
+  cp -r assets "$WORK/"
+  sed -e 's|"data/|"'"$WORK"'/data/|g' config.json > "$WORK/config.json"
+  HASH=$(printf 'load@example.com' | sha1sum | cut -d' ' -f1)
+  TOKEN=$("$BIN" token --config "$WORK/config.json" --hash "$HASH" --ttl 3600 2>/dev/null)
+}
+
+# `bench_start [VAR=VALUE ...]`: starts the server with that environment added; sets SERVER
+# (its pid) and URL once it listens.
+bench_start() {
+  env "$@" RUST_LOG=warn "$BIN" serve --config "$WORK/config.json" --listen 127.0.0.1:0 \
+    > "$WORK/out" 2> "$WORK/err" &
+  SERVER=$!
+  URL=""
+  for _ in $(seq 1 600); do
+    URL=$(sed -n 's/^avatar listening on //p' "$WORK/out"); [ -n "$URL" ] && break; sleep 0.1
+  done
+  [ -n "$URL" ] || { cat "$WORK/err"; exit 1; }
+}
+
+bench_stop() {
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+  SERVER=""
+}
+
+# Uploads the test JPEG for HASH.
+bench_upload() {
+  curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: image/jpeg' \
+    --data-binary @"$WORK/upload.jpg" "$URL/$HASH"
+}
+
+bench_cleanup() {
+  [ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
+  rm -rf "${WORK:-/nonexistent}"
+}
