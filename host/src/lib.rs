@@ -16,6 +16,7 @@ pub mod gc;
 pub mod http;
 pub mod metrics;
 pub mod plugin;
+pub mod rate;
 pub mod service;
 pub mod storage;
 pub mod tenant;
@@ -77,11 +78,22 @@ pub async fn serve(
     if config.admin.metrics {
         metrics::install();
     }
-    let state = http::AppState::new(
-        Service::new(catalog, store, cache, links),
+    let rate = Arc::new(rate::RateLimits::new(&config.rate_limits));
+    rate::spawn_upkeep(rate.clone());
+    let state = http::AppState::new(http::Shared {
+        service: Service::new(catalog, store, cache, links).with_rate_limits(rate),
         tenants,
         admin_token,
-    );
+        trusted_proxies: config
+            .rate_limits
+            .trusted_proxies
+            .iter()
+            .map(|proxy| proxy.0)
+            .collect(),
+        body_read_timeout: std::time::Duration::from_millis(
+            config.connections.body_read_timeout_ms,
+        ),
+    });
     // Every listener stops on the one shutdown signal; readiness fails first, so a load
     // balancer that still polls `/readyz` on an open connection moves away.
     let (stop, stopped) = tokio::sync::watch::channel(false);

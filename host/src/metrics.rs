@@ -44,6 +44,9 @@ pub const UPLOADS: &str = "avatar_uploads_total";
 pub const DELETES: &str = "avatar_deletes_total";
 /// Sizes or formats rendered on demand, per tenant and format.
 pub const RENDERS: &str = "avatar_renders_total";
+/// Requests refused by a rate limit, by tenant, action (`write`, `render`) and bucket
+/// (`client`, `tenant`).
+pub const RATE_LIMITED: &str = "avatar_rate_limited_total";
 /// Configuration reloads, by outcome.
 pub const RELOADS: &str = "avatar_reloads_total";
 /// Always 1, labelled with the version.
@@ -284,6 +287,12 @@ pub fn deleted(tenant: &str) {
 /// A size or format rendered on demand for `tenant`.
 pub fn rendered(tenant: &str, format: &'static str) {
     counter!(RENDERS, "tenant" => tenant.to_owned(), "format" => format).increment(1);
+}
+
+/// A request of `tenant` refused by its `action`'s `bucket`.
+pub fn rate_limited(tenant: &str, action: &'static str, bucket: &'static str) {
+    counter!(RATE_LIMITED, "tenant" => tenant.to_owned(), "action" => action, "bucket" => bucket)
+        .increment(1);
 }
 
 /// A configuration reload, applied or refused.

@@ -189,6 +189,12 @@ impl Builder {
             "plugins": {"cache_dir": shared_plugin_cache(), "max_instances": 16},
             // Port 0: tests run many servers at once.
             "admin": {"listen": "127.0.0.1:0", "token": ADMIN_TOKEN},
+            // The suite writes hundreds of avatars a second from one address; the tests of
+            // the rate limits set their own.
+            "rate_limits": {
+                "writes": {"per_client": null, "per_tenant": null},
+                "renders": {"per_client": null, "per_tenant": null},
+            },
             "tenants": [tenant],
         });
         if let Some((storage, catalog)) = backends {

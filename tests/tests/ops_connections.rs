@@ -1,6 +1,7 @@
 //! Connection limits through the real server: clients that never finish their request head
 //! are closed at the header deadline while everyone else is still answered, an idle
-//! keep-alive connection is closed at the same deadline, and an oversized head is `431`.
+//! keep-alive connection is closed at the same deadline, an oversized head is `431`, and an
+//! upload whose body stalls is `408` at the body deadline.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -10,6 +11,7 @@ use avatar_tests::server::TestServer;
 use serde_json::json;
 
 const HEADER_TIMEOUT_MS: u64 = 1500;
+const BODY_TIMEOUT_MS: u64 = 2000;
 const SLOW_CLIENTS: usize = 2000;
 
 fn server() -> TestServer {
@@ -18,6 +20,7 @@ fn server() -> TestServer {
             c["connections"] = json!({
                 "max": 4 * SLOW_CLIENTS,
                 "header_read_timeout_ms": HEADER_TIMEOUT_MS,
+                "body_read_timeout_ms": BODY_TIMEOUT_MS,
             })
         })
         .start()
@@ -132,4 +135,47 @@ fn an_oversized_request_head_is_refused() {
         200,
         "a head under the limit is served"
     );
+}
+
+#[test]
+fn an_upload_whose_body_stalls_is_refused_at_the_body_deadline() {
+    let server = server();
+    let hash = format!("{:040x}", 0x5_10e);
+    let auth = format!("Bearer {}", server.token(&hash));
+    for (content_type, body) in [
+        ("image/png", b"\x89PNG\r\n".to_vec()),
+        (
+            "multipart/form-data; boundary=b",
+            b"--b\r\ncontent-disposition: form-data; name=\"avatar\"; filename=\"a.png\"\r\n\r\n\x89PNG"
+                .to_vec(),
+        ),
+    ] {
+        let started = Instant::now();
+        // A hundred kilobytes announced, a few bytes sent, then nothing more.
+        let reply = server.raw(
+            "PUT",
+            &format!("/{hash}"),
+            &[
+                ("authorization", &auth),
+                ("content-type", content_type),
+                ("content-length", "100000"),
+            ],
+            body,
+            false,
+        );
+        let waited = started.elapsed();
+        reply.assert_error(408, "body-timeout");
+        assert!(
+            waited >= Duration::from_millis(BODY_TIMEOUT_MS - 100),
+            "{content_type}: answered after {waited:?}, before the deadline"
+        );
+        assert!(
+            waited < Duration::from_millis(BODY_TIMEOUT_MS + 5000),
+            "{content_type}: answered after {waited:?}"
+        );
+    }
+    // Nothing was stored, and a prompt upload still is.
+    assert_eq!(server.get(&format!("/{hash}")).status, 404);
+    let png = avatar_tests::server::solid_png(32, [9, 9, 9]);
+    server.upload_png(&hash, &png);
 }

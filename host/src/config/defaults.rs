@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use super::service::Rate;
+
 /// `listen`.
 pub fn listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
@@ -22,8 +24,33 @@ pub const MAX_CONNECTIONS: usize = 1000;
 pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// `connections.max_header_bytes`.
 pub const MAX_HEADER_BYTES: usize = 16 << 10;
+/// `connections.body_read_timeout_ms`.
+pub const BODY_READ_TIMEOUT_MS: u64 = 60_000;
 /// The least `connections.max_header_bytes` may be (hyper's smallest read buffer).
 pub const MIN_HEADER_BYTES: usize = 8 << 10;
+
+/// `rate_limits.writes.per_client`: a person sets an avatar now and then; a script that
+/// uploads for many users from one address should have its own key or be a trusted proxy.
+pub const WRITES_PER_CLIENT: Rate = Rate {
+    per_second: 1.0,
+    burst: 30,
+};
+/// `rate_limits.writes.per_tenant`.
+pub const WRITES_PER_TENANT: Rate = Rate {
+    per_second: 100.0,
+    burst: 200,
+};
+/// `rate_limits.renders.per_client`: a page of avatars at a size nobody stored renders each
+/// once; the burst covers such a page.
+pub const RENDERS_PER_CLIENT: Rate = Rate {
+    per_second: 20.0,
+    burst: 100,
+};
+/// `rate_limits.renders.per_tenant`.
+pub const RENDERS_PER_TENANT: Rate = Rate {
+    per_second: 500.0,
+    burst: 1000,
+};
 
 /// `admin.listen`: loopback, beside the public listener's default port.
 pub fn admin_listen() -> SocketAddr {

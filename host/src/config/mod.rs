@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use service::{AdminConfig, CacheConfig, ConnectionsConfig, Delivery, Limits, PluginsConfig};
+pub use service::{
+    AdminConfig, CacheConfig, ConnectionsConfig, Delivery, Limits, PluginsConfig, Rate,
+    RateLimitsConfig, RenderRates, TrustedProxy, WriteRates,
+};
 pub use tenant::{
     DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits,
 };
@@ -65,6 +68,9 @@ pub struct Config {
     /// The admin surface (`/_status`, `/metrics`). Defaults in `service.rs`.
     #[serde(default)]
     pub admin: AdminConfig,
+    /// Rate limits on writes and renders. Defaults in `defaults.rs`.
+    #[serde(default)]
+    pub rate_limits: RateLimitsConfig,
     /// The tenants; at least one. The first is the default tenant unless one says
     /// `"default": true`.
     pub tenants: Vec<TenantConfig>,
@@ -228,6 +234,22 @@ mod tests {
             (
                 r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "admin": {"listen": "nowhere"}}"#,
                 "admin",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "connections": {"body_read_timeout_ms": 0}}"#,
+                "connections.body_read_timeout_ms",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "rate_limits": {"writes": {"per_client": {"per_second": 0, "burst": 5}}}}"#,
+                "rate_limits.writes.per_client.per_second",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "rate_limits": {"renders": {"per_tenant": {"per_second": 5, "burst": 0}}}}"#,
+                "rate_limits.renders.per_tenant.burst",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "rate_limits": {"trusted_proxies": ["10.0.0.0/33"]}}"#,
+                "rate_limits",
             ),
         ];
         for (json, key) in cases {

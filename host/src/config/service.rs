@@ -177,6 +177,9 @@ pub struct ConnectionsConfig {
     /// The largest request head (request line and headers), in bytes; `431` beyond it.
     /// At least 8192. Default 16384.
     pub max_header_bytes: usize,
+    /// How long a client may take to send an upload's whole body once its head is in, in
+    /// milliseconds; `408` beyond it, and the connection is closed. Default 60 000.
+    pub body_read_timeout_ms: u64,
 }
 
 impl Default for ConnectionsConfig {
@@ -185,6 +188,85 @@ impl Default for ConnectionsConfig {
             max: defaults::MAX_CONNECTIONS,
             header_read_timeout_ms: defaults::HEADER_READ_TIMEOUT_MS,
             max_header_bytes: defaults::MAX_HEADER_BYTES,
+            body_read_timeout_ms: defaults::BODY_READ_TIMEOUT_MS,
         }
+    }
+}
+
+/// Rate limits: token buckets on writes (uploads, deletes) and on renders (the plugin jobs a
+/// read starts: a size or format nobody stored, a generated default). Reads answered from
+/// what is stored or cached are not limited.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` names the client: the
+    /// client is the last address in it that is not itself a trusted proxy. Default none:
+    /// the client is the connection's peer.
+    pub trusted_proxies: Vec<TrustedProxy>,
+    pub writes: WriteRates,
+    pub renders: RenderRates,
+}
+
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+/// The buckets of uploads and deletes; `null` turns one off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriteRates {
+    /// Per client address (IPv6 by its /64). Default 1 per second, bursts of 30.
+    pub per_client: Option<Rate>,
+    /// Per tenant. Default 100 per second, bursts of 200.
+    pub per_tenant: Option<Rate>,
+}
+
+impl Default for WriteRates {
+    fn default() -> Self {
+        Self {
+            per_client: Some(defaults::WRITES_PER_CLIENT),
+            per_tenant: Some(defaults::WRITES_PER_TENANT),
+        }
+    }
+}
+
+/// The buckets of renders; `null` turns one off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RenderRates {
+    /// Per client address (IPv6 by its /64). Default 20 per second, bursts of 100.
+    pub per_client: Option<Rate>,
+    /// Per tenant. Default 500 per second, bursts of 1000.
+    pub per_tenant: Option<Rate>,
+}
+
+impl Default for RenderRates {
+    fn default() -> Self {
+        Self {
+            per_client: Some(defaults::RENDERS_PER_CLIENT),
+            per_tenant: Some(defaults::RENDERS_PER_TENANT),
+        }
+    }
+}
+
+/// A trusted proxy: an address (`10.0.0.7`) or a block (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustedProxy(pub ipnet::IpNet);
+
+impl<'de> Deserialize<'de> for TrustedProxy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let text = text.trim();
+        text.parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(|net| Self(net.trunc()))
+            .map_err(|_| {
+                serde::de::Error::custom(format!("{text:?} is no IP address or CIDR block"))
+            })
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::defaults::{MAX_PLUGIN_MEMORY_MIB, MIN_HEADER_BYTES};
 use super::tenant::{DefaultAvatar, TenantConfig, TenantLimits};
-use super::{Config, Limits};
+use super::{Config, Limits, Rate};
 use crate::avatar::{AvatarHash, MAX_REQUESTED_SIDE, Style};
 
 /// A failed check: the key's path and what is wrong with it.
@@ -25,6 +25,20 @@ pub(super) fn validate(config: &Config) -> Result<(), Invalid> {
     }
     if config.connections.max_header_bytes < MIN_HEADER_BYTES {
         return bad("connections.max_header_bytes", "must be at least 8192");
+    }
+    if config.connections.body_read_timeout_ms == 0 {
+        return bad("connections.body_read_timeout_ms", "must be at least 1");
+    }
+    let rates = &config.rate_limits;
+    for (key, rate) in [
+        ("writes.per_client", rates.writes.per_client),
+        ("writes.per_tenant", rates.writes.per_tenant),
+        ("renders.per_client", rates.renders.per_client),
+        ("renders.per_tenant", rates.renders.per_tenant),
+    ] {
+        if let Some(rate) = rate {
+            self::rate(&format!("rate_limits.{key}"), rate)?;
+        }
     }
     if config.tenants.is_empty() {
         return bad("tenants", "at least one tenant is required");
@@ -52,6 +66,20 @@ pub(super) fn validate(config: &Config) -> Result<(), Invalid> {
                 "two tenants cannot share a storage prefix",
             );
         }
+    }
+    Ok(())
+}
+
+fn rate(key: &str, rate: Rate) -> Result<(), Invalid> {
+    // Below one a day a bucket never refills within any run worth limiting.
+    if !(rate.per_second.is_finite() && rate.per_second >= 1.0 / 86_400.0) {
+        return bad(
+            format!("{key}.per_second"),
+            "must be a number of at least 1/86400",
+        );
+    }
+    if rate.burst == 0 {
+        return bad(format!("{key}.burst"), "must be at least 1");
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::plugin::{AuthRejection, ImageRejection, PluginError};
+use crate::rate::{Action, Bucket};
 use crate::service::ServiceError;
 use crate::tenant::PipelineError;
 
@@ -53,6 +54,18 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             format!("the upload is larger than {limit} bytes"),
+        )
+    }
+
+    /// The upload's body did not arrive within `deadline`.
+    pub fn body_timeout(deadline: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            format!(
+                "the upload's body did not arrive within {} s",
+                deadline.as_secs_f64()
+            ),
         )
     }
 
@@ -139,6 +152,23 @@ impl From<ServiceError> for ApiError {
             ServiceError::Busy { .. } => {
                 Self::internal("tenant-busy", StatusCode::SERVICE_UNAVAILABLE, &error)
                     .retry_after(1)
+            }
+            ServiceError::RateLimited(limited) => {
+                let seconds = limited.retry_after.as_secs_f64().ceil() as u64;
+                let what = match limited.action {
+                    Action::Write => "uploads and deletes",
+                    Action::Render => "pictures made on request",
+                };
+                let whose = match limited.bucket {
+                    Bucket::Client => "from this address",
+                    Bucket::Tenant => "for this site",
+                };
+                Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    format!("too many {what} {whose}; retry in {} s", seconds.max(1)),
+                )
+                .retry_after(seconds)
             }
             ServiceError::ShuttingDown => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -12,9 +12,11 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::accept::preferred;
+use super::client::client_address;
 use super::conditional::held;
 use super::error::ApiError;
 use crate::avatar::{AvatarHash, InvalidSize, parse_side};
+use crate::rate::Action;
 use crate::service::ReadRequest;
 use crate::tenant::Tenant;
 
@@ -90,6 +92,7 @@ impl FromRequestParts<AppState> for AvatarRead {
             exact,
             format: preferred(&parts.headers),
             held: held(&parts.headers),
+            client: client_address(parts, &state.trusted_proxies),
             ..ReadRequest::native(hash, backup, side)
         };
         Ok(Self { tenant, request })
@@ -150,6 +153,8 @@ impl FromRequestParts<AppState> for AuthorizedDelete {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let target = OneHash::from_request_parts(parts, state).await?;
+        let client = client_address(parts, &state.trusted_proxies);
+        state.service.admit(Action::Write, &target.tenant, client)?;
         let token = presented_token(parts)?.unwrap_or_default();
         state
             .service

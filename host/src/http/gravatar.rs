@@ -13,6 +13,7 @@ use axum::routing::get;
 
 use super::AppState;
 use super::accept::preferred;
+use super::client::client_address;
 use super::conditional::{held, respond};
 use super::error::ApiError;
 use super::extract::tenant_of;
@@ -83,6 +84,7 @@ impl FromRequestParts<AppState> for GravatarRead {
             initials: query.text(&["initials"], MAX_INITIALS_BYTES),
             name: query.text(&["name"], MAX_NAME_BYTES),
             held: held(&parts.headers),
+            client: client_address(parts, &state.trusted_proxies),
             format,
             ..ReadRequest::native(hash, None, DEFAULT_SIDE)
         };

@@ -1,11 +1,13 @@
 //! The HTTP API: shared state, and the router that merges each resource's `routes()` behind
 //! the edge every request passes through first (`edge.rs`: request ids, tenant selection,
-//! CORS), then `observe.rs` (metrics by route). Handlers parse (with `extract.rs`) and answer (with `conditional.rs` and
-//! `error.rs`); each calls one `Service` operation.
+//! CORS), then `observe.rs` (metrics by route). Handlers parse (with `extract.rs`, and
+//! `client.rs` for the client's address) and answer (with `conditional.rs` and `error.rs`);
+//! each calls one `Service` operation.
 
 mod accept;
 mod admin;
 mod avatars;
+mod client;
 mod conditional;
 mod edge;
 mod error;
@@ -19,6 +21,7 @@ mod time;
 mod upload;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -39,15 +42,15 @@ pub struct Shared {
     pub tenants: Arc<LiveTenants>,
     /// The token that opens the admin routes on the public listener, if any.
     pub admin_token: Option<String>,
+    /// Peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long an upload's body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 impl AppState {
-    pub fn new(service: Service, tenants: Arc<LiveTenants>, admin_token: Option<String>) -> Self {
-        Self(Arc::new(Shared {
-            service,
-            tenants,
-            admin_token,
-        }))
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
     }
 }
 

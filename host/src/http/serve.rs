@@ -3,7 +3,8 @@
 //! head that also closes keep-alive connections left idle, and a bound on the head's size
 //! (`431` beyond it). Stops accepting when `stopped` resolves, then lets the open
 //! connections finish what they started; the caller bounds that with the shutdown grace
-//! (dropping this future closes them all).
+//! (dropping this future closes them all). Every request carries its connection's peer
+//! address (axum's `ConnectInfo`), for the rate limits.
 //!
 //! `axum::serve` offers none of these limits, which is why the accept loop is written here.
 
@@ -12,13 +13,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 
 use crate::config::ConnectionsConfig;
 
@@ -42,9 +46,9 @@ pub async fn serve(
             },
             () = &mut stopped => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, or a connection reset before it was accepted:
                     // wait a little rather than spin.
@@ -56,11 +60,16 @@ pub async fn serve(
             () = &mut stopped => break,
         };
         let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .max_buf_size(limits.max_header_bytes)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         connections.spawn(async move {
             // A client that goes away or breaks the protocol ends only its connection.

@@ -1,6 +1,8 @@
 //! The upload extractor: `POST` or `PUT /{hash}` with its image read within the tenant's
-//! upload limit (refused with `413` while reading), what the upload says of the avatar, and
-//! the credential the tenant's auth plugin accepted.
+//! upload limit (refused with `413` while reading) and the body deadline (`408`), what the
+//! upload says of the avatar, and the credential the tenant's auth plugin accepted. What will
+//! be refused anyway (a rate limit reached, a tenant suspended or saturated) is refused
+//! before the body is read or the auth plugin runs.
 
 use std::collections::HashMap;
 
@@ -13,6 +15,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::AppState;
+use super::client::client_address;
 use super::error::ApiError;
 use super::extract::{OneHash, presented_token};
 use crate::avatar::{AvatarHash, Rating};
@@ -42,6 +45,8 @@ impl FromRequest<AppState> for AuthorizedUpload {
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let (mut parts, body) = request.into_parts();
         let target = OneHash::from_request_parts(&mut parts, state).await?;
+        let client = client_address(&parts, &state.trusted_proxies);
+        state.service.admit_upload(&target.tenant, client)?;
         let method = parts.method.as_str().to_owned();
         let query = UploadQuery::of(&parts)?;
         let early = presented_token(&parts)?;
@@ -66,21 +71,28 @@ impl FromRequest<AppState> for AuthorizedUpload {
         if declared.is_some_and(|n| n > limit.saturating_add(slack)) {
             return Err(ApiError::payload_too_large(limit));
         }
-        let request = Request::from_parts(parts, body);
-        let form = if multipart {
-            read_form(request, state, limit).await?
-        } else if content_type.starts_with("image/") {
-            Form {
-                avatar: Some(read_body(request.into_body(), limit).await?),
-                ..Form::default()
-            }
-        } else {
+        if !multipart && !content_type.starts_with("image/") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "send multipart/form-data with an `avatar` field, or the image with an image/* content type",
             ));
+        }
+        let request = Request::from_parts(parts, body);
+        let reading = async {
+            if multipart {
+                read_form(request, state, limit).await
+            } else {
+                Ok(Form {
+                    avatar: Some(read_body(request.into_body(), limit).await?),
+                    ..Form::default()
+                })
+            }
         };
+        let deadline = state.body_read_timeout;
+        let form = tokio::time::timeout(deadline, reading)
+            .await
+            .map_err(|_| ApiError::body_timeout(deadline))??;
         let grant = match grant {
             Some(grant) => grant,
             None => {

@@ -2,6 +2,7 @@
 //! its validator before it is drawn, drawn once as one of the tenant's plugin jobs and then
 //! served from the image cache; and the transparent `blank` default.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -9,6 +10,7 @@ use bytes::Bytes;
 use super::{Service, ServiceError};
 use crate::avatar::{AvatarHash, ImageFormat, Recipe};
 use crate::plugin::{GenerateRequest, GeneratorPlugin};
+use crate::rate::Action;
 use crate::tenant::{Stage, Tenant, jobs};
 
 /// A generated picture to serve: what to draw and with which generator, and its validator.
@@ -83,11 +85,13 @@ impl Service {
         &self,
         tenant: &Arc<Tenant>,
         g: &Generated,
+        client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         let key = format!("generated/{}/{}", tenant.id, g.etag);
         if let Some(bytes) = self.cache.image(&key) {
             return Ok(bytes);
         }
+        self.admit(Action::Render, tenant, client)?;
         let (generator, request) = (g.generator.clone(), g.request.clone());
         let image = jobs::run(tenant, move |tenant| {
             tenant.pipeline.draw(&generator, &request)
@@ -104,11 +108,13 @@ impl Service {
         &self,
         tenant: &Arc<Tenant>,
         side: u32,
+        client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         let key = format!("blank/{}/{side}", tenant.id);
         if let Some(bytes) = self.cache.image(&key) {
             return Ok(bytes);
         }
+        self.admit(Action::Render, tenant, client)?;
         let image = jobs::run(tenant, move |tenant| tenant.pipeline.blank(side))
             .await
             .map_err(|e| ServiceError::from_job(tenant, e))?;

@@ -11,6 +11,7 @@ mod render;
 mod source;
 mod write;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
@@ -27,6 +28,7 @@ use crate::cache::Cache;
 use crate::catalog::{CatalogError, Change, SharedCatalog};
 use crate::config::Delivery;
 use crate::plugin::{AuthRequest, Grant, PluginError};
+use crate::rate::{Action, Limited, RateLimits};
 use crate::storage::{SharedStore, StorageError};
 use crate::tenant::{JobError, PipelineError, Tenant};
 
@@ -64,6 +66,9 @@ pub enum ServiceError {
     /// The process is stopping.
     #[error("the service is shutting down")]
     ShuttingDown,
+    /// A rate limit refused the request before any work was done.
+    #[error(transparent)]
+    RateLimited(#[from] Limited),
 }
 
 impl ServiceError {
@@ -104,6 +109,8 @@ pub struct Service {
     deferred: Deferred,
     /// Set when the process starts stopping: `/readyz` fails from then on.
     stopping: Arc<AtomicBool>,
+    /// The rate limits on writes and renders; none until [`Service::with_rate_limits`].
+    rate: Option<Arc<RateLimits>>,
 }
 
 /// Tasks that run after their request has been answered.
@@ -133,6 +140,42 @@ impl Service {
             started_at: SystemTime::now(),
             deferred: Deferred::default(),
             stopping: Arc::default(),
+            rate: None,
+        }
+    }
+
+    /// This service with rate limits on writes and renders.
+    pub fn with_rate_limits(mut self, rate: Arc<RateLimits>) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+
+    /// Whether an upload for `tenant` from `client` is taken now, asked before its body is
+    /// read: the tenant's plugin jobs are neither suspended nor saturated (else it would be
+    /// refused once read), and its write buckets have a token.
+    pub fn admit_upload(
+        &self,
+        tenant: &Tenant,
+        client: Option<IpAddr>,
+    ) -> Result<(), ServiceError> {
+        tenant
+            .jobs
+            .admission()
+            .map_err(|e| ServiceError::from_job(tenant, e))?;
+        self.admit(Action::Write, tenant, client)
+    }
+
+    /// Takes a token for `action` from the client's and the tenant's buckets. Writes ask
+    /// before reading their body; renders right before their plugin job.
+    pub fn admit(
+        &self,
+        action: Action,
+        tenant: &Tenant,
+        client: Option<IpAddr>,
+    ) -> Result<(), ServiceError> {
+        match &self.rate {
+            Some(rate) => Ok(rate.check(action, &tenant.id, client)?),
+            None => Ok(()),
         }
     }
 

@@ -3,6 +3,7 @@
 //! validators, and its bytes unless the client's copy is current; in `redirect` delivery,
 //! where a stored avatar's variant lives instead. Also the objects behind `/_media/` URLs.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::content::Content;
@@ -36,6 +37,9 @@ pub struct ReadRequest {
     pub name: Option<String>,
     /// What the client already holds.
     pub held: Held,
+    /// The client's address, for the rate limit on renders; `None` meets the tenant's
+    /// bucket only.
+    pub client: Option<IpAddr>,
 }
 
 impl ReadRequest {
@@ -54,6 +58,7 @@ impl ReadRequest {
             initials: None,
             name: None,
             held: Held::nothing(),
+            client: None,
         }
     }
 }
@@ -168,7 +173,7 @@ impl Service {
             } else {
                 let key = source.stored_key().ok_or(ServiceError::NotFound)?;
                 let rendered = self
-                    .persist_rendition(tenant, source, &key.rendered(side, format))
+                    .persist_rendition(tenant, source, &key.rendered(side, format), request.client)
                     .await?;
                 self.media_url(&rendered).await?
             };
@@ -183,9 +188,12 @@ impl Service {
             });
         }
         let content = if source.is(side, format) {
-            self.source_content(tenant, source).await?
+            self.source_content(tenant, source, request.client).await?
         } else {
-            Content::Whole(self.rendition(tenant, source, side, format).await?)
+            Content::Whole(
+                self.rendition(tenant, source, side, format, request.client)
+                    .await?,
+            )
         };
         Ok(Answer::Image {
             validators,

@@ -10,6 +10,7 @@
 //! smallest of the source's format and those accepted, decided on first use and remembered.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use super::read::{FormatWish, ReadRequest};
 use super::source::Source;
 use super::{Service, ServiceError};
 use crate::avatar::{ImageFormat, VariantKey};
+use crate::rate::Action;
 use crate::tenant::{Tenant, jobs};
 
 /// Format choices remembered, at most.
@@ -81,10 +83,16 @@ impl Service {
             let len = if source.is(side, format) {
                 match source {
                     Source::Stored { variant, .. } => variant.bytes as usize,
-                    _ => self.source_bytes(tenant, source).await?.len(),
+                    _ => self
+                        .source_bytes(tenant, source, request.client)
+                        .await?
+                        .len(),
                 }
             } else {
-                match self.rendition(tenant, source, side, format).await {
+                match self
+                    .rendition(tenant, source, side, format, request.client)
+                    .await
+                {
                     Ok(bytes) => bytes.len(),
                     // The stored format always answers; a format the transform cannot make is
                     // not offered (and the failure is logged where it happened).
@@ -109,13 +117,15 @@ impl Service {
     }
 
     /// `source` at `side` in `format`: from the image cache, from the store (in `redirect`
-    /// delivery), or rendered now as one of the tenant's plugin jobs.
+    /// delivery), or rendered now as one of the tenant's plugin jobs, if `client`'s and the
+    /// tenant's render buckets allow.
     pub(super) async fn rendition(
         &self,
         tenant: &Arc<Tenant>,
         source: &Source,
         side: u32,
         format: ImageFormat,
+        client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         let key = source.rendition_key(tenant, side, format);
         if let Some(bytes) = self.cache.image(&key) {
@@ -130,7 +140,7 @@ impl Service {
             .or_default()
             .clone();
         let made = cell
-            .get_or_try_init(|| self.make_rendition(tenant, source, side, format, &key))
+            .get_or_try_init(|| self.make_rendition(tenant, source, side, format, &key, client))
             .await
             .cloned();
         self.renditions
@@ -148,13 +158,15 @@ impl Service {
         side: u32,
         format: ImageFormat,
         key: &str,
+        client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         let persisted = self.persists(source);
         if persisted && let Some(bytes) = self.store.get(key).await? {
             self.cache.put_image(key, bytes.clone());
             return Ok(bytes);
         }
-        let from = self.source_bytes(tenant, source).await?;
+        let from = self.source_bytes(tenant, source, client).await?;
+        self.admit(Action::Render, tenant, client)?;
         let image = jobs::run(tenant, move |tenant| {
             tenant.pipeline.render(&from, side, format)
         })
@@ -177,8 +189,10 @@ impl Service {
         tenant: &Arc<Tenant>,
         source: &Source,
         key: &VariantKey,
+        client: Option<IpAddr>,
     ) -> Result<String, ServiceError> {
-        self.rendition(tenant, source, key.side, key.format).await?;
+        self.rendition(tenant, source, key.side, key.format, client)
+            .await?;
         Ok(key.to_string())
     }
 

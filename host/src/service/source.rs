@@ -2,6 +2,7 @@
 //! stored avatar when one qualifies, else the fallback the request or the tenant names; and
 //! what is known of it without reading its bytes (side, format, validators).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -226,6 +227,7 @@ impl Service {
         &self,
         tenant: &Arc<Tenant>,
         source: &Source,
+        client: Option<IpAddr>,
     ) -> Result<Content, ServiceError> {
         match source {
             Source::Stored { variant, .. } => {
@@ -235,15 +237,19 @@ impl Service {
                         key: variant.key.clone(),
                     })
             }
-            _ => Ok(Content::Whole(self.source_bytes(tenant, source).await?)),
+            _ => Ok(Content::Whole(
+                self.source_bytes(tenant, source, client).await?,
+            )),
         }
     }
 
-    /// The bytes of `source` itself, whole.
+    /// The bytes of `source` itself, whole; a picture drawn now counts against `client`'s
+    /// render bucket.
     pub(super) async fn source_bytes(
         &self,
         tenant: &Arc<Tenant>,
         source: &Source,
+        client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         match source {
             Source::Stored { variant, .. } => Ok(self
@@ -255,8 +261,8 @@ impl Service {
                 .collect()
                 .await?),
             Source::Default(image) => Ok(image.bytes.clone()),
-            Source::Generated(g) => self.draw(tenant, g).await,
-            Source::Blank { side } => self.blank(tenant, *side).await,
+            Source::Generated(g) => self.draw(tenant, g, client).await,
+            Source::Blank { side } => self.blank(tenant, *side, client).await,
             Source::Elsewhere(_) => Err(ServiceError::NotFound),
         }
     }

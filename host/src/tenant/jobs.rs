@@ -1,9 +1,11 @@
 //! A tenant's plugin jobs (upload pipelines, generated pictures): refused at once while its
 //! breaker is open, at most `max` at a time, each on a blocking thread so a plugin that runs
 //! to its deadline never stalls the async workers. A job that waits for its turn longer than
-//! the tenant's plugin deadline gives up.
+//! the tenant's plugin deadline gives up. [`Jobs::admission`] tells a request, before it
+//! reads its body, whether its job would be refused anyway.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -18,6 +20,8 @@ pub struct Jobs {
     max: u32,
     /// How long a job waits for a slot.
     wait: Duration,
+    /// Jobs waiting for a slot now.
+    waiting: AtomicU32,
     breaker: Breaker,
 }
 
@@ -43,6 +47,7 @@ impl Jobs {
             slots: Arc::new(Semaphore::new(max as usize)),
             max,
             wait,
+            waiting: AtomicU32::new(0),
             breaker: Breaker::default(),
         }
     }
@@ -50,6 +55,19 @@ impl Jobs {
     /// How many jobs may run at once.
     pub fn max(&self) -> u32 {
         self.max
+    }
+
+    /// Whether a new job would be taken now: not while the breaker is open, nor while every
+    /// slot is taken and as many jobs again wait for one (a new job would most likely wait
+    /// out its deadline).
+    pub fn admission(&self) -> Result<(), JobError> {
+        self.breaker
+            .peek()
+            .map_err(|retry_after| JobError::Suspended { retry_after })?;
+        if self.slots.available_permits() == 0 && self.waiting.load(Ordering::Relaxed) >= self.max {
+            return Err(JobError::Busy { jobs: self.max });
+        }
+        Ok(())
     }
 }
 
@@ -60,15 +78,22 @@ pub async fn run<R: Send + 'static>(
     work: impl FnOnce(&Tenant) -> Result<R, PipelineError> + Send + 'static,
 ) -> Result<R, JobError> {
     let jobs = &tenant.jobs;
-    jobs.breaker
+    let trial = jobs
+        .breaker
         .check()
         .map_err(|retry_after| JobError::Suspended { retry_after })?;
+    let mut trial = Trial {
+        breaker: &jobs.breaker,
+        pending: trial,
+    };
     let waiting = Gauged::new(&tenant.id, true);
+    jobs.waiting.fetch_add(1, Ordering::Relaxed);
+    let done_waiting = Decrement(&jobs.waiting);
     let permit = tokio::time::timeout(jobs.wait, jobs.slots.clone().acquire_owned())
         .await
         .map_err(|_| JobError::Busy { jobs: jobs.max })?
         .map_err(|e| JobError::Join(e.to_string()))?;
-    drop(waiting);
+    drop((waiting, done_waiting));
     let handle = tenant.clone();
     let result = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -77,6 +102,7 @@ pub async fn run<R: Send + 'static>(
     })
     .await
     .map_err(|e| JobError::Join(e.to_string()))?;
+    trial.pending = false;
     let opened = jobs.breaker.record(match &result {
         Err(e) if e.is_server_fault() => Outcome::Failed,
         _ => Outcome::Answered,
@@ -85,6 +111,30 @@ pub async fn run<R: Send + 'static>(
         crate::metrics::suspended(&tenant.id);
     }
     Ok(result?)
+}
+
+/// The breaker's trial job, until it reports: abandoned if it never runs (no slot in time,
+/// or its request went away), so the next job becomes the trial.
+struct Trial<'b> {
+    breaker: &'b Breaker,
+    pending: bool,
+}
+
+impl Drop for Trial<'_> {
+    fn drop(&mut self) {
+        if self.pending {
+            self.breaker.abandon();
+        }
+    }
+}
+
+/// Takes one from its counter when dropped (also when the future holding it is).
+struct Decrement<'c>(&'c AtomicU32);
+
+impl Drop for Decrement<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One job counted in the waiting or running gauge while it lives (also when its future is
