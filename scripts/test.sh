@@ -27,7 +27,7 @@ status=${PIPESTATUS[0]}
 echo "== the API suite again, on PostgreSQL + Garage" | tee -a "$log"
 AVATAR_E2E_BACKEND=postgres-garage cargo test --locked --no-fail-fast -p avatar-tests \
   --test api_read --test api_write --test api_errors --test api_concurrency --test api_cli --test tenants \
-  --test gravatar \
+  --test gravatar --test ops_soak \
   "$@" 2>&1 | tee -a "$log"
 second=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] || status=$second

@@ -15,6 +15,7 @@ pub mod images;
 mod process;
 mod raw;
 pub mod server;
+pub mod soak;
 mod tokens;
 
 // What the end-to-end tests use of the server harness, at the crate's root as well as under
