@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::bearer;
 
 /// The admin routes, open: for the admin listener.
@@ -44,6 +44,19 @@ fn same_secret(expected: &str, presented: &str) -> bool {
     Sha256::digest(expected.as_bytes()) == Sha256::digest(presented.as_bytes())
 }
 
+/// Prometheus metrics
+///
+/// On the admin listener; on this one only with the admin token, else `404`.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "admin",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer <admin.token>`, on the public listener")),
+    responses(
+        (status = 200, description = "The Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 404, description = "No admin token, or metrics are off (`metrics-off`)", body = ErrorBody),
+    ),
+)]
 async fn metrics() -> Response {
     match crate::metrics::render() {
         Some(text) => (
@@ -64,6 +77,19 @@ async fn metrics() -> Response {
 }
 
 /// The tenants' plugins (names and SHA-256s, never settings), their limits, and the reloads.
+/// The tenants, their plugins, the reloads and the caches
+///
+/// On the admin listener; on this one only with the admin token, else `404`.
+#[utoipa::path(
+    get,
+    path = "/_status",
+    tag = "admin",
+    params(("Authorization" = Option<String>, Header, description = "`Bearer <admin.token>`, on the public listener")),
+    responses(
+        (status = 200, description = "The status", body = Object),
+        (status = 404, description = "No admin token", body = ErrorBody),
+    ),
+)]
 async fn status(State(app): State<AppState>) -> Json<Value> {
     let status = app.tenants.status();
     let tenants = app.tenants.current();

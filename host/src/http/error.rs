@@ -4,12 +4,28 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::plugin::{AuthRejection, ImageRejection, PluginError};
 use crate::rate::{Action, Bucket};
 use crate::service::ServiceError;
 use crate::tenant::PipelineError;
+
+/// Every error's body, as sent (and as the OpenAPI document describes it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable kebab-case code, such as `invalid-hash` or `rate-limited`.
+    #[schema(example = "invalid-hash")]
+    pub code: String,
+    /// What went wrong, in words for people.
+    pub message: String,
+}
 
 /// An error answer.
 #[derive(Debug)]
@@ -99,7 +115,12 @@ fn current_request_id() -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             let value = format!(

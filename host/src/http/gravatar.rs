@@ -15,8 +15,9 @@ use super::AppState;
 use super::accept::preferred;
 use super::client::client_address;
 use super::conditional::{held, respond};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::tenant_of;
+use super::openapi::ImageBytes;
 use crate::avatar::{AvatarHash, ImageFormat, Rating, Style};
 use crate::service::{Fallback, FormatWish, ReadRequest};
 use crate::tenant::Tenant;
@@ -35,6 +36,34 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/avatar/{file}", get(get_gravatar))
 }
 
+/// A Gravatar or Libravatar URL
+///
+/// Answered as those services define it, so their clients work unchanged but for the base
+/// URL. Parameters are read leniently, as they do: an out-of-range size is clamped, an
+/// unknown default or rating is the default, unknown parameters are ignored.
+#[utoipa::path(
+    get,
+    path = "/avatar/{file}",
+    tag = "gravatar",
+    params(
+        ("file" = String, Path, description = "The hash, optionally with an extension: jpg, jpeg, png, gif, webp or avif (any case)", example = "b48def645758b95537d4424c84d1a9ff.png"),
+        GravatarParams,
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` seen before"),
+        ("Accept" = Option<String>, Header, description = "Without an extension: `image/avif` or `image/webp` may be answered"),
+    ),
+    responses(
+        (status = 200, description = "The image, exactly the size asked", content(
+            (ImageBytes = "image/png"), (ImageBytes = "image/jpeg"), (ImageBytes = "image/gif"),
+            (ImageBytes = "image/webp"), (ImageBytes = "image/avif"))),
+        (status = 302, description = "`redirect` delivery, or `d=<URL>` on an allowed host", headers(("Location" = String))),
+        (status = 304, description = "The client's copy is current"),
+        (status = 400, description = "`invalid-hash` (also an unknown extension)", body = ErrorBody),
+        (status = 404, description = "No avatar and `d=404`", body = ErrorBody),
+        (status = 429, description = "`rate-limited` (a render)", body = ErrorBody),
+        (status = 500, description = "A plugin or the service failed", body = ErrorBody),
+        (status = 503, description = "A backend is unavailable or the tenant is suspended", body = ErrorBody),
+    )
+)]
 async fn get_gravatar(
     State(app): State<AppState>,
     GravatarRead { tenant, request }: GravatarRead,
@@ -42,6 +71,26 @@ async fn get_gravatar(
     let reply = app.service.read(&tenant, &request).await?;
     let cache_control = format!("public, max-age={}", tenant.cache_max_age);
     Ok(respond(reply, &cache_control))
+}
+
+/// Gravatar's query parameters, for the OpenAPI document (`Query` below reads them).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct GravatarParams {
+    /// The side in pixels, 1 to 2048 (clamped; default 80). `size` is the same.
+    s: Option<String>,
+    /// What answers without an avatar: `404`, `mp`, `identicon`, `monsterid`, `wavatar`,
+    /// `retro`, `robohash`, `blank`, `initials`, `color`, or a URL. `default` is the same.
+    d: Option<String>,
+    /// `y` answers the default even when an avatar exists. `forcedefault` is the same.
+    f: Option<String>,
+    /// The highest rating shown: `g`, `pg`, `r`, `x`. `rating` is the same.
+    r: Option<String>,
+    /// Letters for `d=initials`.
+    initials: Option<String>,
+    /// A name to take initials from.
+    name: Option<String>,
 }
 
 /// A Gravatar request, parsed.

@@ -11,6 +11,15 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::error::ErrorBody;
+
+/// The body of `/healthz` and `/readyz` when they pass.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Health {
+    /// `ok` or `ready`.
+    status: String,
+}
 use crate::tenant::Tenant;
 
 /// The routes about the service itself.
@@ -21,6 +30,15 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
+/// What this API offers
+///
+/// The tenant, its sizes and delivery, and the endpoints, for people reading it.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "service",
+    responses((status = 200, description = "The index", body = Object)),
+)]
 async fn index(
     State(app): State<AppState>,
     Extension(tenant): Extension<Arc<Tenant>>,
@@ -50,10 +68,27 @@ async fn index(
     }))
 }
 
+/// The process is up
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses((status = 200, description = "Up", body = Health, example = json!({"status": "ok"}))),
+)]
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// The catalog and the store answer
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "service",
+    responses(
+        (status = 200, description = "Ready", body = Health, example = json!({"status": "ready"})),
+        (status = 503, description = "`not-ready`, or `shutting-down` once a shutdown began", body = ErrorBody),
+    ),
+)]
 async fn readyz(State(app): State<AppState>) -> Response {
     match app.service.ready().await {
         Ok(()) => Json(json!({"status": "ready"})).into_response(),

@@ -16,6 +16,7 @@ mod gravatar;
 mod health;
 mod media;
 mod observe;
+pub mod openapi;
 pub mod serve;
 mod time;
 mod upload;
@@ -79,6 +80,7 @@ pub fn admin_app(state: AppState) -> Router {
 fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(health::routes())
+        .merge(openapi::routes())
         .merge(admin::guarded(state))
         .merge(media::routes())
         .merge(gravatar::routes())

@@ -34,24 +34,27 @@ pub(super) async fn observe(request: Request, next: Next) -> Response {
 /// The route templates, as `'static` labels. One the router matched but this list lacks is
 /// `other`, so a new route shows up in the metrics test rather than as unbounded labels.
 fn route_name(template: &str) -> &'static str {
-    const ROUTES: &[&str] = &[
-        "/",
-        "/healthz",
-        "/readyz",
-        "/_status",
-        "/metrics",
-        "/_media/{*key}",
-        "/avatar/{file}",
-        "/{hash}",
-        "/{hash}/{second}",
-        "/{hash}/{backup}/{size}",
-    ];
     ROUTES
         .iter()
         .find(|r| **r == template)
         .copied()
         .unwrap_or("other")
 }
+
+/// Every route template of the public listener (the OpenAPI document lists the same).
+pub(super) const ROUTES: &[&str] = &[
+    "/",
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/_status",
+    "/metrics",
+    "/_media/{*key}",
+    "/avatar/{file}",
+    "/{hash}",
+    "/{hash}/{second}",
+    "/{hash}/{backup}/{size}",
+];
 
 fn method_name(method: &Method) -> &'static str {
     match *method {
