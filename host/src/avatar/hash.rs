@@ -64,3 +64,34 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::AvatarHash;
+
+    proptest! {
+        /// Any string: a hash exactly when it is 32, 40 or 64 hex digits, and then its
+        /// lower-case self, whatever the case it came in.
+        #[test]
+        fn parse_accepts_exactly_hex_of_three_lengths(s in "\\PC{0,70}") {
+            let shaped = matches!(s.len(), 32 | 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
+            match AvatarHash::parse(&s) {
+                Ok(hash) => {
+                    prop_assert!(shaped);
+                    prop_assert_eq!(hash.as_str(), s.to_ascii_lowercase());
+                }
+                Err(_) => prop_assert!(!shaped),
+            }
+        }
+
+        #[test]
+        fn case_does_not_matter(s in "[0-9a-fA-F]{40}") {
+            prop_assert_eq!(
+                AvatarHash::parse(&s).unwrap(),
+                AvatarHash::parse(&s.to_ascii_uppercase()).unwrap()
+            );
+        }
+    }
+}

@@ -95,3 +95,40 @@ mod tests {
         assert_eq!(choose_side(std::iter::empty(), 10), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any segment: a preset's side, or pixels from 1 to the maximum, or refused.
+        #[test]
+        fn a_side_is_a_preset_or_in_range(segment in "\\PC{0,12}") {
+            let presets = crate::config::defaults::sizes();
+            match parse_side(&segment, &presets) {
+                Ok(side) => prop_assert!(
+                    presets.get(&segment) == Some(&side)
+                        || (1..=MAX_REQUESTED_SIDE).contains(&side)
+                ),
+                Err(_) => prop_assert!(!presets.contains_key(&segment)),
+            }
+        }
+
+        /// Every number in range is that many pixels, with or without leading zeros.
+        #[test]
+        fn numbers_in_range_are_exact(n in 1..=MAX_REQUESTED_SIDE, zeros in 0usize..3) {
+            let segment = format!("{}{n}", "0".repeat(zeros));
+            prop_assert_eq!(parse_side(&segment, &BTreeMap::new()), Ok(n));
+        }
+
+        #[test]
+        fn numbers_out_of_range_are_refused(n in (MAX_REQUESTED_SIDE + 1)..u32::MAX) {
+            prop_assert_eq!(
+                parse_side(&n.to_string(), &BTreeMap::new()),
+                Err(InvalidSize::OutOfRange)
+            );
+        }
+    }
+}

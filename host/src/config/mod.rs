@@ -293,4 +293,67 @@ mod tests {
         assert_eq!(s["leeway"], "5");
         assert_eq!(s["strict"], "true");
     }
+    /// A JSON value of any shape, a few levels deep.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any value at any of the configuration's keys is loaded or refused with the key
+        /// named, never a panic.
+        #[test]
+        fn any_value_at_any_key_is_loaded_or_named(
+            key in proptest::sample::select(vec![
+                "listen", "public_url", "delivery", "limits", "limits.max_upload_bytes",
+                "limits.plugin_memory_mib", "cache", "cache.max_image_mib", "connections",
+                "connections.max", "connections.body_read_timeout_ms", "admin", "admin.listen",
+                "rate_limits", "rate_limits.trusted_proxies", "rate_limits.writes.per_client",
+                "rate_limits.renders.per_tenant.per_second", "shutdown_grace_ms", "storage",
+                "catalog", "tenants", "tenants.0", "tenants.0.id", "tenants.0.sizes",
+                "tenants.0.default_avatar", "tenants.0.limits", "tenants.0.hosts",
+            ]),
+            value in any_json(),
+        ) {
+            let mut config: Value = serde_json::from_str(MINIMAL).unwrap();
+            let mut at = &mut config;
+            let parts: Vec<&str> = key.split('.').collect();
+            for part in &parts {
+                at = match part.parse::<usize>() {
+                    // Only `tenants.0`, which MINIMAL has.
+                    Ok(i) => &mut at[i],
+                    Err(_) => {
+                        if at[*part].is_null() {
+                            at[*part] = serde_json::json!({});
+                        }
+                        &mut at[*part]
+                    }
+                };
+            }
+            *at = value;
+            match load(&config.to_string(), &[]) {
+                Ok(_) => {}
+                // The key named is the one changed, or within it.
+                Err(ConfigError::Invalid { key: named, .. }) => proptest::prop_assert!(
+                    named.starts_with(parts[0]),
+                    "changing {key} was refused at {named:?}"
+                ),
+                Err(other) => proptest::prop_assert!(false, "{other}"),
+            }
+        }
+    }
 }

@@ -72,3 +72,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use axum::http::{HeaderMap, HeaderValue, header};
+    use proptest::prelude::*;
+
+    use super::preferred;
+    use crate::service::FormatWish;
+
+    proptest! {
+        /// Any `Accept` is read; AVIF is offered only when the header names it.
+        #[test]
+        fn any_accept_is_read(accept in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&accept) {
+                headers.insert(header::ACCEPT, value);
+            }
+            let FormatWish::Prefer { avif, webp } = preferred(&headers) else {
+                return Err(TestCaseError::fail("not a preference"));
+            };
+            let text = String::from_utf8_lossy(&accept).to_ascii_lowercase();
+            prop_assert!(!avif || text.contains("image/avif"));
+            prop_assert!(!webp || text.contains("image/webp"));
+        }
+    }
+}

@@ -124,3 +124,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::net::IpAddr;
+
+    use axum::http::HeaderMap;
+    use ipnet::IpNet;
+    use proptest::prelude::*;
+
+    use super::{forwarded_for, parse_entry};
+
+    proptest! {
+        /// Whatever `X-Forwarded-For` says: from an untrusted peer it is ignored; from a
+        /// trusted one the client is the peer or an address the header names.
+        #[test]
+        fn the_client_is_the_peer_or_a_forwarded_address(
+            header in "[0-9a-f:., \\[\\]]{0,80}",
+            peer in any::<[u8; 4]>(),
+        ) {
+            let mut headers = HeaderMap::new();
+            let Ok(value) = header.parse() else { return Ok(()) };
+            headers.insert("x-forwarded-for", value);
+            let peer = IpAddr::from(peer);
+            prop_assert_eq!(forwarded_for(peer, &headers, &[]), peer);
+            let all: Vec<IpNet> = vec!["0.0.0.0/0".parse().unwrap()];
+            let client = forwarded_for(peer, &headers, &all);
+            let named: Vec<IpAddr> = header.split(',').filter_map(parse_entry).collect();
+            prop_assert!(client == peer || named.contains(&client), "{client} from {header:?}");
+        }
+    }
+}

@@ -145,3 +145,38 @@ mod tests {
         assert_eq!(held(&HeaderMap::new()), Held::nothing());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use axum::http::{HeaderMap, HeaderValue, header};
+    use proptest::prelude::*;
+
+    use super::held;
+    use crate::avatar::Etags;
+
+    proptest! {
+        /// Any bytes in the conditional headers are read without failing; each tag kept was
+        /// quoted in the header.
+        #[test]
+        fn any_conditional_headers_are_read(
+            etags in proptest::collection::vec(any::<u8>(), 0..120),
+            since in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&etags) {
+                headers.insert(header::IF_NONE_MATCH, value);
+            }
+            if let Ok(value) = HeaderValue::from_bytes(&since) {
+                headers.insert(header::IF_MODIFIED_SINCE, value);
+            }
+            let held = held(&headers);
+            if let Some(Etags::List(tags)) = held.etags {
+                let text = String::from_utf8_lossy(&etags);
+                for tag in tags {
+                    let quoted = format!("\"{tag}\"");
+                    prop_assert!(text.contains(&quoted));
+                }
+            }
+        }
+    }
+}

@@ -163,3 +163,33 @@ impl FromRequestParts<AppState> for AuthorizedDelete {
         Ok(Self(target))
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use axum::http::{HeaderMap, HeaderValue, header};
+    use proptest::prelude::*;
+
+    use super::bearer;
+
+    proptest! {
+        /// Any `Authorization` is read; a bearer token is what follows the scheme, trimmed.
+        #[test]
+        fn any_authorization_is_read(value in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut headers = HeaderMap::new();
+            let Ok(header_value) = HeaderValue::from_bytes(&value) else { return Ok(()) };
+            headers.insert(header::AUTHORIZATION, header_value);
+            if let Some(token) = bearer(&headers) {
+                let text = std::str::from_utf8(&value).unwrap();
+                prop_assert!(text[..7].eq_ignore_ascii_case("bearer "));
+                prop_assert_eq!(token.as_str(), text[7..].trim());
+            }
+        }
+
+        #[test]
+        fn a_bearer_token_is_found(token in "[A-Za-z0-9._~+/=-]{1,300}") {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+            prop_assert_eq!(bearer(&headers), Some(token));
+        }
+    }
+}

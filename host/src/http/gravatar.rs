@@ -313,3 +313,34 @@ mod tests {
         assert_eq!(cut.len(), 256, "cut at a character boundary");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the query (any bytes, percent-encoded or not), it is read without a
+        /// refusal: the side is always one Gravatar allows, texts stay within their bounds.
+        #[test]
+        fn any_query_is_read_leniently(query in "\\PC{0,200}", raw in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let encoded: String = form_urlencoded::byte_serialize(&raw).collect();
+            for query in [query, format!("s={encoded}&d={encoded}&r={encoded}&name={encoded}")] {
+                let query = Query::parse(&query);
+                prop_assert!((1..=MAX_SIDE).contains(&query.side()));
+                let _ = (query.fallback(), query.force_default(), query.rating());
+                if let Some(text) = query.text(&["name"], MAX_NAME_BYTES) {
+                    prop_assert!(!text.is_empty() && text.len() <= MAX_NAME_BYTES);
+                }
+            }
+        }
+
+        /// A size in digits is that size, clamped to the largest.
+        #[test]
+        fn digits_are_clamped(n in 1u64..10_000_000) {
+            let side = Query::parse(&format!("s={n}")).side();
+            prop_assert_eq!(u64::from(side), n.min(u64::from(MAX_SIDE)));
+        }
+    }
+}

@@ -260,3 +260,49 @@ mod tests {
         assert!(check(Some(huge), 6, 4, Orientation::NoTransforms).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use image::metadata::Orientation;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn orientation() -> impl Strategy<Value = Orientation> {
+        (1u8..=8).prop_map(|n| Orientation::from_exif(n).expect("1 to 8"))
+    }
+
+    proptest! {
+        /// Any rectangle, on any image, in any orientation: accepted exactly when it is not
+        /// empty and lies inside the picture as shown, and then its square lies inside the
+        /// stored pixels with the rectangle's shorter side.
+        #[test]
+        fn a_crop_is_accepted_exactly_inside_and_squares_stay_inside(
+            x in any::<u32>(), y in any::<u32>(),
+            crop_width in any::<u32>(), crop_height in any::<u32>(),
+            width in 1u32..5000, height in 1u32..5000,
+            orientation in orientation(),
+            small in any::<bool>(),
+        ) {
+            // Half the cases small enough to land inside often.
+            let rect = if small {
+                Rect { x: x % 6000, y: y % 6000, width: crop_width % 6000, height: crop_height % 6000 }
+            } else {
+                Rect { x, y, width: crop_width, height: crop_height }
+            };
+            let (shown_width, shown_height) = oriented_dimensions(width, height, orientation);
+            let inside = rect.width > 0
+                && rect.height > 0
+                && u64::from(rect.x) + u64::from(rect.width) <= u64::from(shown_width)
+                && u64::from(rect.y) + u64::from(rect.height) <= u64::from(shown_height);
+            let checked = check(Some(rect), width, height, orientation);
+            prop_assert_eq!(checked.is_ok(), inside, "{:?}", checked);
+            if inside {
+                let square = square(Some(rect), width, height, orientation);
+                prop_assert_eq!(square.side, rect.width.min(rect.height));
+                prop_assert!(square.left + square.side <= width, "{:?}", square);
+                prop_assert!(square.top + square.side <= height, "{:?}", square);
+            }
+        }
+    }
+}
