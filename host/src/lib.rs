@@ -19,6 +19,7 @@ pub mod plugin;
 pub mod rate;
 pub mod service;
 pub mod storage;
+pub mod telemetry;
 pub mod tenant;
 #[cfg(test)]
 mod test_services;

@@ -92,14 +92,12 @@ enum PluginCommand {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,wasmtime=warn,cranelift=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // `serve` sets up its logs once its configuration says how; the rest log plain text.
+    if !matches!(command, Command::Serve { .. }) {
+        avatar_host::telemetry::init_text();
+    }
+    match command {
         Command::Serve { config, listen } => commands::serve::run(&config, listen),
         Command::Migrate { config } => commands::migrate::run(&config),
         Command::Token {

@@ -1,5 +1,6 @@
-//! `avatar serve`: say where data goes, warn about development secrets, and serve until
-//! `SIGTERM` or `SIGINT`.
+//! `avatar serve`: set up logs and traces as the configuration says, say where data goes,
+//! warn about development secrets, serve until `SIGTERM` or `SIGINT`, and send the last
+//! spans.
 
 use std::path::Path;
 
@@ -14,8 +15,11 @@ pub fn run(path: &Path, listen: Option<std::net::SocketAddr>) -> Result<()> {
     if let Some(listen) = listen {
         config.listen = listen;
     }
+    let runtime = super::runtime()?;
+    let telemetry = avatar_host::telemetry::init(&config.log, &config.traces, runtime.handle())
+        .context("starting logs and traces")?;
     describe(&config);
-    super::runtime()?.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -26,7 +30,11 @@ pub fn run(path: &Path, listen: Option<std::net::SocketAddr>) -> Result<()> {
         }
 
         avatar_host::serve(config, listener, shutdown_signal()).await
-    })
+    });
+    // The exporter's requests run on the runtime, so it must outlive the flush.
+    telemetry.shutdown();
+    drop(runtime);
+    served
 }
 
 /// Says where data goes and warns about development secrets.

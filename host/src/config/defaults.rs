@@ -110,3 +110,8 @@ pub const TRANSFORM_PLUGIN: &str = "transform-image";
 pub fn cors_origins() -> Vec<String> {
     vec!["*".into()]
 }
+
+/// `traces.service_name`, when neither the file nor `OTEL_SERVICE_NAME` names one.
+pub const TRACE_SERVICE_NAME: &str = "avatar";
+/// `traces.sample_ratio`: every trace.
+pub const TRACE_SAMPLE_RATIO: f64 = 1.0;

@@ -11,6 +11,8 @@ mod service;
 mod tenant;
 mod validate;
 
+pub(crate) use validate::is_http_url;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -18,8 +20,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use service::{
-    AdminConfig, CacheConfig, ConnectionsConfig, Delivery, Limits, PluginsConfig, Rate,
-    RateLimitsConfig, RenderRates, TrustedProxy, WriteRates,
+    AdminConfig, CacheConfig, ConnectionsConfig, Delivery, Limits, LogConfig, LogFormat,
+    PluginsConfig, Rate, RateLimitsConfig, RenderRates, TracesConfig, TrustedProxy, WriteRates,
 };
 pub use tenant::{
     DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits,
@@ -71,6 +73,12 @@ pub struct Config {
     /// Rate limits on writes and renders. Defaults in `defaults.rs`.
     #[serde(default)]
     pub rate_limits: RateLimitsConfig,
+    /// Log lines: `{"format": "text"}` (the default) or `"json"`.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Trace export over OTLP/HTTP; off by default. Defaults in `service.rs`.
+    #[serde(default)]
+    pub traces: TracesConfig,
     /// The tenants; at least one. The first is the default tenant unless one says
     /// `"default": true`.
     pub tenants: Vec<TenantConfig>,
@@ -192,6 +200,9 @@ mod tests {
         assert!(
             matches!(&c.storage, StorageConfig::Filesystem { path } if path.ends_with("data/images") && path.is_absolute())
         );
+        assert_eq!(c.log.format, LogFormat::Text);
+        assert_eq!(c.traces.otlp_endpoint, None);
+        assert_eq!(c.traces.sample_ratio, 1.0);
     }
 
     #[test]
@@ -251,6 +262,22 @@ mod tests {
                 r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "rate_limits": {"trusted_proxies": ["10.0.0.0/33"]}}"#,
                 "rate_limits",
             ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "log": {"format": "xml"}}"#,
+                "log.format",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "traces": {"sample_ratio": 1.5}}"#,
+                "traces.sample_ratio",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "traces": {"otlp_endpoint": "collector:4318"}}"#,
+                "traces.otlp_endpoint",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "traces": {"endpoint": "http://c:4318"}}"#,
+                "traces",
+            ),
         ];
         for (json, key) in cases {
             match load(json, &[]) {
@@ -293,6 +320,7 @@ mod tests {
         assert_eq!(s["leeway"], "5");
         assert_eq!(s["strict"], "true");
     }
+
     /// A JSON value of any shape, a few levels deep.
     fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;

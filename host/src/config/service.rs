@@ -207,7 +207,6 @@ pub struct RateLimitsConfig {
     pub renders: RenderRates,
 }
 
-
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -268,5 +267,50 @@ impl<'de> Deserialize<'de> for TrustedProxy {
             .map_err(|_| {
                 serde::de::Error::custom(format!("{text:?} is no IP address or CIDR block"))
             })
+    }
+}
+
+/// The log lines the server writes to stderr; `RUST_LOG` chooses which (default `info`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text`: a line for people; `json`: one JSON object per line, with the request's
+    /// fields at the top level and its span's under `span`. Default `text`.
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Traces: the spans the server makes (a request, and inside it the catalog's and the
+/// store's operations), exported over OTLP/HTTP. Off unless an endpoint is named here or in
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracesConfig {
+    /// The OTLP/HTTP receiver, such as `http://127.0.0.1:4318`; `/v1/traces` is added unless
+    /// the URL ends with it. Default `null`: the `OTEL_EXPORTER_OTLP_…` variables decide.
+    pub otlp_endpoint: Option<String>,
+    /// The exported spans' `service.name`. Default `null`: `OTEL_SERVICE_NAME`, else
+    /// `avatar`.
+    pub service_name: Option<String>,
+    /// The share of traces starting here that are exported, 0 to 1; a request whose
+    /// `traceparent` says whether its caller samples follows the caller. Default 1.
+    pub sample_ratio: f64,
+}
+
+impl Default for TracesConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: None,
+            sample_ratio: defaults::TRACE_SAMPLE_RATIO,
+        }
     }
 }

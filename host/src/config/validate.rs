@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::defaults::{MAX_PLUGIN_MEMORY_MIB, MIN_HEADER_BYTES};
 use super::tenant::{DefaultAvatar, TenantConfig, TenantLimits};
-use super::{Config, Limits, Rate};
+use super::{Config, Limits, Rate, TracesConfig};
 use crate::avatar::{AvatarHash, MAX_REQUESTED_SIDE, Style};
 
 /// A failed check: the key's path and what is wrong with it.
@@ -40,6 +40,7 @@ pub(super) fn validate(config: &Config) -> Result<(), Invalid> {
             self::rate(&format!("rate_limits.{key}"), rate)?;
         }
     }
+    traces(&config.traces)?;
     if config.tenants.is_empty() {
         return bad("tenants", "at least one tenant is required");
     }
@@ -82,6 +83,32 @@ fn rate(key: &str, rate: Rate) -> Result<(), Invalid> {
         return bad(format!("{key}.burst"), "must be at least 1");
     }
     Ok(())
+}
+
+fn traces(t: &TracesConfig) -> Result<(), Invalid> {
+    if !(0.0..=1.0).contains(&t.sample_ratio) {
+        return bad("traces.sample_ratio", "must be a number from 0 to 1");
+    }
+    if let Some(endpoint) = &t.otlp_endpoint
+        && !is_http_url(endpoint)
+    {
+        return bad(
+            "traces.otlp_endpoint",
+            "must be an http:// or https:// URL, such as \"http://127.0.0.1:4318\"",
+        );
+    }
+    if t.service_name.as_deref().is_some_and(str::is_empty) {
+        return bad("traces.service_name", "must not be empty");
+    }
+    Ok(())
+}
+
+/// Whether `url` is an absolute `http` or `https` URL with a host.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    url.parse::<axum::http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|h| !h.is_empty())
+    })
 }
 
 fn limits(l: &Limits) -> Result<(), Invalid> {

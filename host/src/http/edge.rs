@@ -1,6 +1,7 @@
-//! What every request passes through before routing: a request id (`tower-http`: kept from
-//! the client's `x-request-id` or made here, sent back, and carried in the span and the logs),
-//! the tenant, and CORS.
+//! What every request passes through before routing: a request id (kept from the client's
+//! `x-request-id` or made here, sent back, and carried in the span and the logs), the tenant,
+//! CORS, the request's span (a child of the caller's trace when traces are exported, see
+//! `telemetry`), and its access log line.
 //!
 //! A request names its tenant with the path prefix `/t/{tenant}/`, which is removed before
 //! routing, so every route works under it; root paths go to the tenant whose host names match
@@ -12,8 +13,10 @@
 //! allowed origins depend on the tenant the path or host chose, and only reads (`GET`,
 //! `HEAD`, preflights) are shared across origins.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -23,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{ApiError, REQUEST_ID};
+use crate::telemetry;
 use crate::tenant::Tenant;
 
 /// The request id header.
@@ -47,6 +51,7 @@ fn request_id(request: &Request) -> HeaderValue {
 }
 
 async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let id_header = request_id(&request);
     let id = id_header.to_str().unwrap_or_default().to_owned();
     let method = request.method().clone();
@@ -59,6 +64,8 @@ async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> 
         Ok(tenant) => tenant,
         Err(error) => {
             let mut response = REQUEST_ID.scope(id, async { error.into_response() }).await;
+            let answer = Answer::new(&id_header, &method, "unmatched", "none", started);
+            answer.log(response.status().as_u16());
             response
                 .headers_mut()
                 .insert(X_REQUEST_ID.clone(), id_header);
@@ -66,12 +73,47 @@ async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> 
         }
     };
     let mut response = if method == Method::OPTIONS {
-        preflight()
+        let response = preflight();
+        let answer = Answer::new(&id_header, &method, "preflight", &tenant.id, started);
+        answer.log(response.status().as_u16());
+        response
     } else {
-        let span = tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
+        let path = request.uri().path();
+        // Two spans, so that trace context costs nothing unless traces are exported.
+        let span = if telemetry::exporting() {
+            let span = tracing::info_span!(
+                "request",
+                request_id = %id,
+                method = %method,
+                path = %path,
+                tenant = %tenant.id,
+                otel.kind = "server",
+            );
+            telemetry::join_callers_trace(&span, request.headers());
+            span
+        } else {
+            tracing::info_span!(
+                "request",
+                request_id = %id,
+                method = %method,
+                path = %path,
+                tenant = %tenant.id,
+            )
+        };
         request.extensions_mut().insert(tenant.clone());
-        let run = tracing::Instrument::instrument(next.run(request), span);
-        REQUEST_ID.scope(id, run).await
+        let run = async {
+            let response = next.run(request).await;
+            (response, ROUTE.with(Cell::get))
+        };
+        let run = tracing::Instrument::instrument(REQUEST_ID.scope(id, run), span.clone());
+        let (mut response, route) = ROUTE.scope(Cell::new("unmatched"), run).await;
+        let status = response.status().as_u16();
+        Answer::new(&id_header, &method, route, &tenant.id, started).log(status);
+        if telemetry::exporting() {
+            telemetry::note_answer(&span, route, &tenant.id, status);
+            telemetry::send_trace_context(&span, response.headers_mut());
+        }
+        response
     };
     if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
         allow_origin(&tenant, origin.as_deref(), &mut response);
@@ -80,6 +122,62 @@ async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> 
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), id_header);
     response
+}
+
+tokio::task_local! {
+    /// The route template the router matched for the request being handled, as
+    /// `observe` notes it: the access log's `route`.
+    static ROUTE: Cell<&'static str>;
+}
+
+/// Notes the route template the router matched, for the request's access log line. Outside
+/// the edge (the admin listener) there is no line, and nothing to note.
+pub(super) fn note_route(route: &'static str) {
+    let _ = ROUTE.try_with(|slot| slot.set(route));
+}
+
+/// A request's access log line: who asked what, and how long the answer took.
+struct Answer<'a> {
+    request_id: &'a str,
+    method: &'a str,
+    route: &'static str,
+    tenant: &'a str,
+    started: Instant,
+}
+
+impl<'a> Answer<'a> {
+    fn new(
+        id: &'a HeaderValue,
+        method: &'a Method,
+        route: &'static str,
+        tenant: &'a str,
+        started: Instant,
+    ) -> Self {
+        Self {
+            request_id: id.to_str().unwrap_or_default(),
+            method: method.as_str(),
+            route,
+            tenant,
+            started,
+        }
+    }
+
+    /// One `info` line (target `avatar::access`, so `RUST_LOG=info,avatar::access=off`
+    /// silences it) with the route template, never the path or its query, which may hold a
+    /// token.
+    fn log(&self, status: u16) {
+        tracing::info!(
+            target: "avatar::access",
+            request_id = %self.request_id,
+            method = %self.method,
+            route = %self.route,
+            tenant = %self.tenant,
+            status,
+            // Whole microseconds, so that the number prints short.
+            duration_ms = self.started.elapsed().as_micros() as f64 / 1000.0,
+            "answered"
+        );
+    }
 }
 
 /// The request's tenant; strips a `/t/{tenant}` prefix from the URI.

@@ -17,6 +17,7 @@ pub(super) async fn observe(request: Request, next: Next) -> Response {
         Some(path) => route_name(path.as_str()),
         None => "unmatched",
     };
+    super::edge::note_route(route);
     let method = method_name(request.method());
     let tenant = request.extensions().get::<Arc<Tenant>>().cloned();
     let response = next.run(request).await;
