@@ -323,9 +323,10 @@ fn an_uploads_spans_reach_the_receiver_in_the_callers_trace() {
         format!("00-{TRACE_ID}-{}-01", request.span_id),
         "the answer's traceparent"
     );
-    // The store's and the catalog's operations are in the trace, under the request span.
+    // The plugin calls and the store's and the catalog's operations are in the trace, under
+    // the request span.
     let by_id: BTreeMap<&str, &Received> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
-    for name in ["storage.put", "catalog.upsert"] {
+    for name in ["plugin.call", "storage.put", "catalog.upsert"] {
         let span = spans
             .iter()
             .find(|s| s.name == name)

@@ -207,7 +207,8 @@ impl Service {
         let tenant = tenant.clone();
         // Auth calls take tens of microseconds; a blocking thread keeps a hostile plugin's
         // deadline from stalling the async workers.
-        tokio::task::spawn_blocking(move || tenant.authorize(&request))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| tenant.authorize(&request)))
             .await
             .map_err(|e| ServiceError::Join(e.to_string()))?
             .map_err(ServiceError::Auth)

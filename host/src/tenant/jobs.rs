@@ -95,7 +95,10 @@ pub async fn run<R: Send + 'static>(
         .map_err(|e| JobError::Join(e.to_string()))?;
     drop((waiting, done_waiting));
     let handle = tenant.clone();
+    // The job's plugin calls are spans of the request that waits for it.
+    let span = tracing::Span::current();
     let result = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
         let _permit = permit;
         let _running = Gauged::new(&handle.id, false);
         work(&handle)

@@ -112,16 +112,27 @@ pub struct DefaultImage {
     pub etag: String,
 }
 
-/// Runs one plugin call of `tenant`'s, counted and timed in the metrics by role, plugin and
-/// outcome: every call the tenant's plugins make goes through here.
+/// Runs one plugin call of `tenant`'s in a `plugin.call` span, counted and timed in the
+/// metrics by role, plugin and outcome: every call the tenant's plugins make goes through here.
 fn counted<R>(
     tenant: &str,
     role: &'static str,
     plugin: &str,
     call: impl FnOnce() -> Result<R, PluginError>,
 ) -> Result<R, PluginError> {
+    let span = tracing::debug_span!(
+        "plugin.call",
+        tenant = tenant,
+        role = role,
+        plugin = plugin,
+        outcome = tracing::field::Empty,
+    );
     let started = std::time::Instant::now();
-    let result = call();
+    let result = span.in_scope(call);
+    span.record(
+        "outcome",
+        result.as_ref().map_or_else(PluginError::outcome, |_| "ok"),
+    );
     crate::metrics::plugin_call(
         tenant,
         role,
