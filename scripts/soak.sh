@@ -26,7 +26,15 @@ set -e
 echo "== soak, ${SECONDS_PER_RUN} s: PostgreSQL + Garage"
 export AVATAR_SERVICES_DIR="${AVATAR_SERVICES_DIR:-$(mktemp -d /tmp/avatar-soak.XXXXXX)}"
 trap 'scripts/services.sh down >/dev/null 2>&1 || true' EXIT
-eval "$(scripts/services.sh up)"
+# Garage sometimes refuses its first layout command while its RPC port is still opening:
+# a failed start is retried once from scratch, and a second failure stops the script (an
+# `eval "$(…)"` alone would go on without the services).
+if ! services=$(scripts/services.sh up); then
+  echo "== the services did not start; once more"
+  scripts/services.sh down >/dev/null 2>&1 || true
+  services=$(scripts/services.sh up)
+fi
+eval "$services"
 set +e
 soak postgres-garage
 second=$?

@@ -18,6 +18,8 @@ const TENANTS: [&str; 2] = [TENANT, SECOND_TENANT];
 const HASHES_PER_THREAD: u64 = 24;
 /// Distinct upload bodies each thread cycles through.
 const BODIES_PER_THREAD: usize = 12;
+// Each body's tint (see `Worker::new`) fits in a byte.
+const _: () = assert!(10 + 20 * (BODIES_PER_THREAD - 1) <= 255);
 /// Unexpected answers kept, in full, for the report.
 pub(super) const EXAMPLES_KEPT: usize = 8;
 /// Stale ETags remembered per avatar after a replace.
@@ -134,14 +136,25 @@ impl<'a> Worker<'a> {
         let thread_side = thread as u32 * 2;
         let bodies = (0..BODIES_PER_THREAD)
             .map(|i| {
-                // Every body of a thread has sides of its own, so no two are the same bytes
-                // and a replace always changes the avatar (and its ETags).
+                // Every body of a thread has a side and a tint of its own. ETags are of the
+                // bytes, and pictures that differ only in size can come out the same once
+                // scaled down (a 40 px render of two gradients, or of two quadrant
+                // patterns, say); a tint survives any scaling, so a replace always changes
+                // every size of the avatar, and its ETags.
                 let side = [48, 96, 160, 240, 320, 480][i % 6] + thread_side + i as u32;
-                if i % 2 == 0 {
-                    let photo = DynamicImage::ImageRgb8(images::photo(side));
-                    (images::encode(&photo, ImageFormat::Jpeg), "image/jpeg")
+                let tint = 10 + 20 * i as u8;
+                let mut picture = if i % 2 == 0 {
+                    images::photo(side)
                 } else {
-                    let picture = DynamicImage::ImageRgb8(images::quadrants(side, side * 3 / 4));
+                    images::quadrants(side, side * 3 / 4)
+                };
+                for pixel in picture.pixels_mut() {
+                    pixel.0[2] = tint;
+                }
+                let picture = DynamicImage::ImageRgb8(picture);
+                if i % 2 == 0 {
+                    (images::encode(&picture, ImageFormat::Jpeg), "image/jpeg")
+                } else {
                     (images::encode(&picture, ImageFormat::Png), "image/png")
                 }
             })
