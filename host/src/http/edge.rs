@@ -183,9 +183,7 @@ impl<'a> Answer<'a> {
 /// The request's tenant; strips a `/t/{tenant}` prefix from the URI.
 fn select_tenant(app: &AppState, request: &mut Request) -> Result<Arc<Tenant>, ApiError> {
     let tenants = app.tenants.current();
-    let path = request.uri().path();
-    if let Some(rest) = path.strip_prefix("/t/") {
-        let (id, rest) = rest.split_once('/').map_or((rest, ""), |(id, r)| (id, r));
+    if let Some((id, rest)) = tenant_prefix(request.uri().path()) {
         let tenant = tenants.get(id).cloned().ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -211,6 +209,13 @@ fn select_tenant(app: &AppState, request: &mut Request) -> Result<Arc<Tenant>, A
         .and_then(|v| v.to_str().ok())
         .or_else(|| request.uri().host());
     Ok(tenants.for_host(host).clone())
+}
+
+/// A path under a tenant's prefix, `/t/{tenant}/{rest}`, as the tenant's id and the rest
+/// (without its leading `/`); `None` for any other path.
+fn tenant_prefix(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/t/")?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
 }
 
 /// CORS headers for a read from `origin`, by the tenant's allowed origins.
@@ -252,4 +257,31 @@ fn preflight() -> Response {
         ],
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::tenant_prefix;
+
+    proptest! {
+        /// Any path: under `/t/` it is a tenant id without a `/` and a rest that rebuild it;
+        /// anything else has no tenant prefix.
+        #[test]
+        fn a_tenant_prefix_splits_the_path_exactly(path in "(/t/)?\\PC{0,40}") {
+            match tenant_prefix(&path) {
+                Some((id, rest)) => {
+                    prop_assert!(!id.contains('/'));
+                    let rebuilt = if rest.is_empty() && !path[3..].contains('/') {
+                        format!("/t/{id}")
+                    } else {
+                        format!("/t/{id}/{rest}")
+                    };
+                    prop_assert_eq!(rebuilt, path);
+                }
+                None => prop_assert!(!path.starts_with("/t/")),
+            }
+        }
+    }
 }
