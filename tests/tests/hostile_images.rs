@@ -566,3 +566,30 @@ fn mutated_images_get_4xx_or_plugin_5xx_and_the_host_survives() {
     assert_eq!(read.status, 200, "{}", read.text());
     assert_eq!(read.image().width(), 128);
 }
+
+/// A 35-byte GIF whose screen says `side` x `side`, with one 1x1 frame.
+fn forged_gif(side: u16) -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&side.to_le_bytes());
+    gif.extend_from_slice(&side.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0, 0, 0, 0, 255, 255, 255]);
+    gif.extend_from_slice(&[0x2c, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x44, 1, 0, b';']);
+    gif
+}
+
+#[test]
+fn forged_headers_cannot_get_the_tenant_suspended() {
+    // The defaults: 50 million pixels allowed, 256 MiB of plugin memory. A 7000x7000 GIF
+    // (49 million pixels) does not fit that memory decoded: it is refused as the client's,
+    // before decoding, and no run of them suspends the tenant for everyone else.
+    let server = TestServer::start();
+    for n in 0..8 {
+        let reply = server.upload(&hash(9000 + n), &forged_gif(7000), "image/gif");
+        reply.assert_error(422, "too-many-pixels");
+    }
+    // What fits is decoded and stored as ever.
+    let reply = server.upload(&hash(9100), &forged_gif(3000), "image/gif");
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let png = avatar_tests::server::solid_png(64, [1, 2, 3]);
+    server.upload_png(&hash(9101), &png);
+}

@@ -61,6 +61,11 @@ pub fn admin_listen() -> SocketAddr {
 pub const MAX_UPLOAD_BYTES: u64 = 10 << 20;
 /// `limits.max_source_pixels`.
 pub const MAX_SOURCE_PIXELS: u64 = 50_000_000;
+/// Bytes of plugin memory one source pixel may take while it is decoded and converted, at
+/// most: 16-bit RGBA (8) and its 8-bit copy (4), with room for the decoders' own buffers
+/// (a GIF's canvas and frame take about 10, measured). With the default memory cap of 256 MiB,
+/// sources of up to 16.7 million pixels.
+pub const DECODE_BYTES_PER_PIXEL: u64 = 16;
 /// `limits.plugin_deadline_ms`.
 pub const PLUGIN_DEADLINE_MS: u64 = 10_000;
 /// `limits.plugin_memory_mib`.

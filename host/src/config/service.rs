@@ -37,7 +37,9 @@ impl Delivery {
 pub struct Limits {
     /// Largest upload body, in bytes; larger ones get `413` while being read. Default 10 MiB.
     pub max_upload_bytes: u64,
-    /// Most source pixels (`width * height`) an upload may declare. Default 50 000 000.
+    /// Most source pixels (`width * height`) an upload may declare. Default 50 000 000; the
+    /// limit applied is at most what the plugin memory cap can decode, see
+    /// [`Limits::decodable_pixels`].
     pub max_source_pixels: u64,
     /// Wall-clock deadline of one plugin call, in milliseconds. Default 10 000.
     pub plugin_deadline_ms: u64,
@@ -60,6 +62,17 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The most source pixels an upload may declare: `max_source_pixels`, or fewer when the
+    /// plugin memory cap could not hold them decoded. A picture that fits the pixel limit but
+    /// not the memory would fail in the plugin on the server's side, and a client could send
+    /// such forged headers (a 35-byte GIF declaring 7000x7000) until the tenant's breaker
+    /// suspends it for everyone; refused by the pixel check, it is the client's `422`.
+    pub fn decodable_pixels(&self) -> u64 {
+        let memory = self.plugin_memory_mib.saturating_mul(1 << 20);
+        self.max_source_pixels
+            .min(memory / defaults::DECODE_BYTES_PER_PIXEL)
+    }
+
     /// These limits with a tenant's overrides applied.
     pub fn for_tenant(&self, tenant: &TenantLimits) -> Self {
         Self {

@@ -126,7 +126,7 @@ pub(super) fn build(
             negotiate: t.output.negotiate,
         },
         stored_sides: sizes.stored.clone(),
-        max_source_pixels: limits.max_source_pixels,
+        max_source_pixels: limits.decodable_pixels(),
         tenant: t.id.clone(),
     };
     let default_avatar = default_policy(&loader, &pipeline)?;

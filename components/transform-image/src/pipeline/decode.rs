@@ -54,12 +54,13 @@ pub(crate) fn decode(
 ) -> Result<Decoded, TransformError> {
     let source = sniff(upload)?;
 
-    // PNG puts its dimensions at a fixed offset, so a bomb is refused before the decoder even
-    // starts (and also when nothing follows the header, where the decoder would only say EOF).
-    let declared = if source == Source::Png {
-        png_declared_dimensions(upload)
-    } else {
-        None
+    // PNG and GIF put their dimensions at a fixed offset, so a bomb is refused before the
+    // decoder even starts (and also when nothing follows the header, where the decoder would
+    // only say EOF). A GIF decoder allocates its whole logical screen while it starts.
+    let declared = match source {
+        Source::Png => png_declared_dimensions(upload),
+        Source::Gif => gif_declared_dimensions(upload),
+        _ => None,
     };
     if let Some((width, height)) = declared {
         check_pixels(width, height, max_pixels)?;
@@ -129,6 +130,18 @@ fn png_declared_dimensions(upload: &[u8]) -> Option<(u32, u32)> {
     let width = u32::from_be_bytes(ihdr[4..8].try_into().ok()?);
     let height = u32::from_be_bytes(ihdr[8..12].try_into().ok()?);
     Some((width, height))
+}
+
+/// A GIF's logical screen, from its header: `GIF87a` or `GIF89a`, then the width and the
+/// height, little-endian 16-bit.
+fn gif_declared_dimensions(upload: &[u8]) -> Option<(u32, u32)> {
+    let header = upload.get(..10)?;
+    if &header[..3] != b"GIF" {
+        return None;
+    }
+    let width = u16::from_le_bytes([header[6], header[7]]);
+    let height = u16::from_le_bytes([header[8], header[9]]);
+    Some((u32::from(width), u32::from(height)))
 }
 
 /// Whether a JPEG runs to its end-of-image marker. The decoder is lenient with a file cut short
