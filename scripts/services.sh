@@ -107,7 +107,14 @@ TOML
       sleep 0.2
     done
     [ -n "$node" ] || { cat "$dir/server.log" >&2; exit 1; }
-    garage -c "$conf" layout assign -z dc1 -c 1G "$node" >&2
+    # `node id` answers from the local key before the node's RPC listens; `layout assign`
+    # needs the RPC, so it is retried until that is up.
+    local assigned=""
+    for _ in $(seq 1 100); do
+      garage -c "$conf" layout assign -z dc1 -c 1G "$node" >/dev/null 2>&1 && { assigned=1; break; }
+      sleep 0.2
+    done
+    [ -n "$assigned" ] || { garage -c "$conf" layout assign -z dc1 -c 1G "$node" >&2; cat "$dir/server.log" >&2; exit 1; }
     garage -c "$conf" layout apply --version 1 >&2
     # The layout takes a moment to settle before buckets can be created.
     for _ in $(seq 1 50); do garage -c "$conf" bucket create avatar-test >/dev/null 2>&1 && break; sleep 0.2; done

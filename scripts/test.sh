@@ -19,7 +19,10 @@ if ! command -v promtool >/dev/null; then
 fi
 export AVATAR_SERVICES_DIR="${AVATAR_SERVICES_DIR:-$(mktemp -d /tmp/avatar-test.XXXXXX)}"
 trap 'scripts/services.sh down || true' EXIT
-eval "$(scripts/services.sh up)"
+# Assigned first, so that a service that fails to start stops the run here (an `eval` of a
+# failed command substitution would carry on without the services' variables).
+services_env=$(scripts/services.sh up)
+eval "$services_env"
 log=$(mktemp)
 set +e
 AVATAR_E2E_BACKEND=embedded cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee "$log"
