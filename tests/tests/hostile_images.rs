@@ -91,22 +91,6 @@ fn originals() -> Vec<Original> {
     ]
 }
 
-/// The same CRC-32 PNG chunks carry (IEEE, reflected).
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 /// Forged dimensions: zero, one, the largest each field holds, and pictures larger than the
 /// pixel limit or the plugin's memory.
 const FORGED: [(u32, u32); 9] = [
@@ -131,7 +115,7 @@ fn png_with_size(png: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
     let mut out = png.to_vec();
     out[16..20].copy_from_slice(&width.to_be_bytes());
     out[20..24].copy_from_slice(&height.to_be_bytes());
-    let crc = crc32(&out[12..29]);
+    let crc = images::crc32(&out[12..29]);
     out[29..33].copy_from_slice(&crc.to_be_bytes());
     Some(out)
 }
@@ -141,7 +125,7 @@ fn png_with_format(png: &[u8], depth: u8, colour: u8) -> Vec<u8> {
     let mut out = png.to_vec();
     out[24] = depth;
     out[25] = colour;
-    let crc = crc32(&out[12..29]);
+    let crc = images::crc32(&out[12..29]);
     out[29..33].copy_from_slice(&crc.to_be_bytes());
     out
 }
