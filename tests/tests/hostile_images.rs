@@ -25,22 +25,6 @@ const TIME_CAP: Duration = Duration::from_secs(60);
 /// failures suspends it, as designed, for a second and then longer).
 const MAX_SUSPENDED_RETRIES: usize = 5;
 
-/// A small deterministic generator (xorshift64*): the same mutants every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// A real image to mutate.
 struct Original {
     name: &'static str,
@@ -350,7 +334,8 @@ fn structural(original: &Original) -> Vec<(String, Vec<u8>)> {
 /// Every mutant, deterministic: per original its structural mutants, then truncations and
 /// bit flips, interleaved across originals so a time cap still covers each format.
 fn mutants() -> Vec<Mutant> {
-    let mut rng = Rng(0x0BAD_1A6E_5EED_0001);
+    // Seeded: the same mutants every run.
+    let mut rng = fastrand::Rng::with_seed(0x0BAD_1A6E_5EED_0001);
     let mut per_original: Vec<Vec<Mutant>> = Vec::new();
     for original in originals() {
         let bytes = &original.bytes;
@@ -371,22 +356,22 @@ fn mutants() -> Vec<Mutant> {
         // Single bit flips, half of them in the first 64 bytes, where the headers are.
         for n in 0..14 {
             let at = if n % 2 == 0 {
-                rng.below(len.min(64))
+                rng.usize(..len.min(64))
             } else {
-                rng.below(len)
+                rng.usize(..len)
             };
-            let bit = rng.below(8);
+            let bit = rng.usize(..8);
             let mut flipped = bytes.clone();
             flipped[at] ^= 1 << bit;
             list.push((format!("bit {bit} of byte {at} flipped"), flipped));
         }
         // Several flips at once.
         for _ in 0..12 {
-            let flips = 2 + rng.below(31);
+            let flips = 2 + rng.usize(..31);
             let mut flipped = bytes.clone();
             for _ in 0..flips {
-                let at = rng.below(len);
-                flipped[at] ^= 1 << rng.below(8);
+                let at = rng.usize(..len);
+                flipped[at] ^= 1 << rng.usize(..8);
             }
             list.push((format!("{flips} random bits flipped"), flipped));
         }

@@ -85,19 +85,16 @@ impl Kind {
     }
 }
 
-/// A small deterministic generator (xorshift64*): the same mix every run of a thread.
-struct Rng(u64);
+/// A seeded generator (`fastrand`): the same mix every run of a thread.
+struct Rng(fastrand::Rng);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.u64(..)
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.u64(..n)
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -185,7 +182,9 @@ impl<'a> Worker<'a> {
         Self {
             server,
             thread,
-            rng: Rng(0x50A4_0000_0000_0001 ^ ((thread as u64 + 1) << 32)),
+            rng: Rng(fastrand::Rng::with_seed(
+                0x50A4_0000_0000_0001 ^ ((thread as u64 + 1) << 32),
+            )),
             model: [BTreeMap::new(), BTreeMap::new()],
             bodies,
             bad,
