@@ -161,7 +161,8 @@ async fn head_avatar(
 ///
 /// The image as a multipart field `avatar`, or as the body with an `image/*` content type.
 /// The token goes in `Authorization: Bearer`, `?token=`, or the form field `token`. The
-/// tenant's pipeline makes the stored sizes; the previous version, if any, is replaced whole.
+/// tenant's pipeline makes the stored sizes from `crop` (or the whole picture); the previous
+/// version, if any, is replaced whole.
 #[utoipa::path(
     method(put, post),
     path = "/{hash}",
@@ -174,7 +175,7 @@ async fn head_avatar(
     security((), ("bearer" = [])),
     responses(
         (status = 201, description = "Stored", body = UploadedBody),
-        (status = 400, description = "`invalid-hash`, `invalid-rating`, `invalid-name`, `missing-image`, `bad-request`", body = ErrorBody),
+        (status = 400, description = "`invalid-hash`, `invalid-rating`, `invalid-name`, `invalid-crop`, `missing-image`, `bad-request`", body = ErrorBody),
         (status = 401, description = "`missing-token`, `invalid-token`, `token-expired`, `token-not-yet-valid`, `bad-signature`", body = ErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 403, description = "`wrong-hash`, `wrong-tenant`, `forbidden`", body = ErrorBody),
         (status = 408, description = "`body-timeout`", body = ErrorBody),
@@ -342,4 +343,12 @@ struct UploadQuery {
     /// A name to draw initials from, at most 256 bytes.
     #[param(max_length = 64)]
     name: Option<String>,
+    /// The part of the picture to keep, `x,y,width,height` in source pixels after EXIF
+    /// orientation; the avatar is the centred square of it. Outside the picture:
+    /// `400 invalid-crop`. Without it, the centred square of the whole picture.
+    #[param(
+        pattern = "^[0-9]{1,9},[0-9]{1,9},[0-9]{1,9},[0-9]{1,9}$",
+        example = "0,0,256,256"
+    )]
+    crop: Option<String>,
 }

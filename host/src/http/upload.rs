@@ -19,18 +19,18 @@ use super::client::client_address;
 use super::error::ApiError;
 use super::extract::{OneHash, presented_token};
 use crate::avatar::{AvatarHash, Rating};
-use crate::plugin::Grant;
+use crate::plugin::{Crop, Grant};
 use crate::service::{MAX_NAME_BYTES, UploadAbout};
 
-/// Longest text form field (`token`, `rating`, `name`) accepted.
+/// Longest text form field (`token`, `rating`, `name`, `crop`) accepted.
 const MAX_FORM_FIELD_BYTES: usize = 16 << 10;
 
 /// Room a multipart form gets besides its image, for boundaries and small fields.
 const FORM_SLACK_BYTES: u64 = 64 << 10;
 
 /// `POST` or `PUT /{hash}` with its image (a multipart field `avatar`, or an `image/*` body),
-/// read within the tenant's upload limit, what it says of the avatar (`rating`, `name`, as
-/// form fields or query parameters), and a credential the tenant's auth plugin accepted. A
+/// read within the tenant's upload limit, what it says of the avatar (`rating`, `name`,
+/// `crop`, as form fields or query parameters), and a credential the tenant's auth plugin accepted. A
 /// credential in the header or the query is checked before a byte of the body is read; one in
 /// the form's `token` field once the form is read.
 pub struct AuthorizedUpload {
@@ -104,6 +104,7 @@ impl FromRequest<AppState> for AuthorizedUpload {
             &target.hash,
             form.text("rating").or(query.rating),
             form.text("name").or(query.name),
+            form.text("crop").or(query.crop),
             &grant.aliases,
         )?;
         let image = form.avatar.filter(|i| !i.is_empty()).ok_or_else(|| {
@@ -129,10 +130,11 @@ async fn authorize(
         .await?)
 }
 
-/// The `rating` and `name` query parameters of an upload.
+/// The `rating`, `name` and `crop` query parameters of an upload.
 struct UploadQuery {
     rating: Option<String>,
     name: Option<String>,
+    crop: Option<String>,
 }
 
 impl UploadQuery {
@@ -141,22 +143,26 @@ impl UploadQuery {
         struct Raw {
             rating: Option<String>,
             name: Option<String>,
+            crop: Option<String>,
         }
         let Query(raw) = Query::<Raw>::try_from_uri(&parts.uri)
             .map_err(|e| ApiError::bad_request("bad-request", e.body_text()))?;
         Ok(Self {
             rating: raw.rating,
             name: raw.name,
+            crop: raw.crop,
         })
     }
 }
 
-/// What the upload says of its avatar, checked: a known rating, a name not too long, and
-/// aliases from the auth plugin that are hashes, the path's among them.
+/// What the upload says of its avatar, checked: a known rating, a name not too long, a crop
+/// that is a rectangle, and aliases from the auth plugin that are hashes, the path's among
+/// them.
 fn about(
     hash: &AvatarHash,
     rating: Option<String>,
     name: Option<String>,
+    crop: Option<String>,
     aliases: &[String],
 ) -> Result<UploadAbout, ApiError> {
     let rating = match rating.as_deref().map(str::trim) {
@@ -171,6 +177,15 @@ fn about(
             format!("a name is at most {MAX_NAME_BYTES} bytes"),
         ));
     }
+    let crop = match crop.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(parse_crop(text).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid-crop",
+                "a crop is `x,y,width,height` in whole source pixels, width and height at least 1",
+            )
+        })?),
+    };
     let mut linked = Vec::with_capacity(aliases.len());
     for alias in aliases {
         let parsed = AvatarHash::parse(alias).map_err(|_| {
@@ -193,6 +208,28 @@ fn about(
         rating,
         name,
         linked,
+        crop,
+    })
+}
+
+/// `x,y,width,height`: four whole numbers, the last two at least 1. Whether the rectangle
+/// fits the image is the transform plugin's to say (it knows the oriented dimensions).
+fn parse_crop(text: &str) -> Option<Crop> {
+    let mut numbers = text.split(',').map(|n| n.trim().parse::<u32>().ok());
+    let (x, y, width, height) = (
+        numbers.next()??,
+        numbers.next()??,
+        numbers.next()??,
+        numbers.next()??,
+    );
+    if numbers.next().is_some() || width == 0 || height == 0 {
+        return None;
+    }
+    Some(Crop {
+        x,
+        y,
+        width,
+        height,
     })
 }
 
@@ -213,7 +250,7 @@ async fn read_body(body: Body, limit: u64) -> Result<Bytes, ApiError> {
 #[derive(Default)]
 struct Form {
     avatar: Option<Bytes>,
-    /// Small text fields: `token`, `rating`, `name`.
+    /// Small text fields: `token`, `rating`, `name`, `crop`.
     fields: HashMap<&'static str, String>,
 }
 
@@ -244,6 +281,7 @@ async fn read_form(request: Request, state: &AppState, limit: u64) -> Result<For
             Some("token") => Some("token"),
             Some("rating") => Some("rating"),
             Some("name") => Some("name"),
+            Some("crop") => Some("crop"),
             _ => None,
         };
         let mut buf = BytesMut::new();

@@ -13,6 +13,7 @@ use super::{Service, ServiceError};
 use crate::avatar::{AvatarHash, Rating, VariantKey, Version, avatar_prefix, clock, etag_of};
 use crate::catalog::{AvatarRecord, Variant};
 use crate::config::Delivery;
+use crate::plugin::Crop;
 use crate::tenant::{Tenant, jobs};
 
 /// How long the files of a replaced version stay readable.
@@ -27,6 +28,9 @@ pub struct UploadAbout {
     /// Every hash the avatar is to be found by, the uploaded one among them (from a credential
     /// that vouches for an email address); empty for a credential bound to one hash.
     pub linked: Vec<AvatarHash>,
+    /// The part of the source the avatar is made of (after EXIF orientation); `None` for the
+    /// centred square of the whole image.
+    pub crop: Option<Crop>,
 }
 
 /// The longest `name` an upload may carry, in bytes.
@@ -53,7 +57,8 @@ impl Service {
         about: UploadAbout,
     ) -> Result<Uploaded, ServiceError> {
         let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&upload));
-        let images = jobs::run(tenant, move |tenant| tenant.pipeline.process(&upload))
+        let crop = about.crop;
+        let images = jobs::run(tenant, move |tenant| tenant.pipeline.process(&upload, crop))
             .await
             .map_err(|e| ServiceError::from_job(tenant, e))?;
 

@@ -214,7 +214,7 @@ fn default_policy(loader: &Loader<'_>, pipeline: &Pipeline) -> Result<DefaultPol
             };
             let bytes = std::fs::read(path).map_err(|e| failed(e.to_string()))?;
             let images = pipeline
-                .process(&bytes)
+                .process(&bytes, None)
                 .map_err(|e| failed(e.to_string()))?;
             DefaultPolicy::Images(
                 images

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::avatar::ImageFormat;
 use crate::plugin::{
-    CallLimits, FilterPlugin, GenerateRequest, GeneratorPlugin, Image, PluginError, Settings,
+    CallLimits, Crop, FilterPlugin, GenerateRequest, GeneratorPlugin, Image, PluginError, Settings,
     TransformPlugin, TransformSpec,
 };
 
@@ -110,9 +110,9 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Makes the stored images of an upload, largest first, all in one format. Blocking: call
-    /// it off the async workers.
-    pub fn process(&self, upload: &[u8]) -> Result<Vec<Image>, PipelineError> {
+    /// Makes the stored images of an upload (of its `crop`, when given), largest first, all
+    /// in one format. Blocking: call it off the async workers.
+    pub fn process(&self, upload: &[u8], crop: Option<Crop>) -> Result<Vec<Image>, PipelineError> {
         let spec = TransformSpec {
             sides: self.stored_sides.clone(),
             format: if self.filters.is_empty() {
@@ -122,7 +122,7 @@ impl Pipeline {
             },
             quality: self.output.quality,
             max_pixels: self.max_source_pixels,
-            crop: None,
+            crop,
         };
         let stage = &self.transform;
         let images = self.call(Role::Transform, stage.plugin.name(), || {
