@@ -24,7 +24,7 @@ pub use service::{
     PluginsConfig, Rate, RateLimitsConfig, RenderRates, TracesConfig, TrustedProxy, WriteRates,
 };
 pub use tenant::{
-    DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits,
+    DefaultAvatar, OutputConfig, OutputFormat, PluginRef, TenantConfig, TenantLimits, origin_of,
 };
 
 use crate::catalog::CatalogConfig;
@@ -277,6 +277,14 @@ mod tests {
             (
                 r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}}], "traces": {"endpoint": "http://c:4318"}}"#,
                 "traces",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "cors_origins": ["https://a.test", "https://b.test/path"]}]}"#,
+                "tenants[0].cors_origins[1]",
+            ),
+            (
+                r#"{"tenants": [{"id": "d", "auth": {"plugin": "x"}, "cors_origins": ["app.test"]}]}"#,
+                "tenants[0].cors_origins[0]",
             ),
         ];
         for (json, key) in cases {

@@ -54,7 +54,8 @@ pub struct TenantConfig {
     /// Where this tenant's images live inside the store, as a key prefix. Default: the id.
     #[serde(default)]
     pub storage_prefix: Option<String>,
-    /// Origins allowed to read this tenant's avatars from a browser (`Origin` header), or
+    /// Origins (`scheme://host[:port]`) allowed to read this tenant's avatars from a browser
+    /// (`Origin` header), to embed its self-service page and to be its return link, or
     /// `["*"]` for any. Default `["*"]`.
     #[serde(default = "defaults::cors_origins")]
     pub cors_origins: Vec<String>,
@@ -272,6 +273,56 @@ impl OutputFormat {
             Self::Jpeg => ImageFormat::Jpeg,
             Self::Png => ImageFormat::Png,
             Self::Webp => ImageFormat::Webp,
+        }
+    }
+}
+
+/// The origin (`http[s]://host[:port]`, as written) that `url` starts with, when `url` is an
+/// absolute `http` or `https` URL a browser would read the same way: no credentials in it,
+/// no backslashes, no spaces or control characters.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let scheme = ["https://", "http://"].into_iter().find(|s| {
+        url.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    })?;
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return None;
+    }
+    let rest = &url[scheme.len()..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host_like = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if authority.is_empty() || !authority.chars().all(host_like) {
+        return None;
+    }
+    Some(&url[..scheme.len() + end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_are_read_as_browsers_read_them() {
+        for (url, origin) in [
+            ("https://app.test", Some("https://app.test")),
+            ("https://app.test/a?b#c", Some("https://app.test")),
+            ("HTTP://LOCALHOST:3000/x", Some("HTTP://LOCALHOST:3000")),
+            ("http://[::1]:8080/", Some("http://[::1]:8080")),
+            ("https://app.test?x", Some("https://app.test")),
+            ("https://user@evil.test/", None),
+            ("https://app.test\\@evil.test", None),
+            ("https://app.test /", None),
+            ("https:///path", None),
+            ("//app.test/", None),
+            ("javascript:alert(1)", None),
+            ("ftp://app.test/", None),
+            ("*", None),
+        ] {
+            assert_eq!(origin_of(url), origin, "{url}");
         }
     }
 }

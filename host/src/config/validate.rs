@@ -149,6 +149,14 @@ fn tenant(t: &TenantConfig, at: &dyn Fn(&str) -> String) -> Result<(), Invalid> 
     if t.cors_origins.is_empty() {
         return bad(at("cors_origins"), "list \"*\" or at least one origin");
     }
+    for (i, origin) in t.cors_origins.iter().enumerate() {
+        if origin != "*" && super::origin_of(origin) != Some(origin.as_str()) {
+            return bad(
+                at(&format!("cors_origins[{i}]")),
+                "an origin is scheme://host[:port], such as https://app.example, or \"*\"",
+            );
+        }
+    }
     tenant_limits(&t.limits, at)?;
     sizes(t, at)?;
     if !(1..=100).contains(&t.output.quality) {

@@ -191,6 +191,7 @@ fn select_tenant(app: &AppState, request: &mut Request) -> Result<Arc<Tenant>, A
                 format!("no tenant {id:?} on this server"),
             )
         })?;
+        let prefix = super::ui::TenantPrefix(format!("/t/{id}"));
         let mut path_and_query = format!("/{rest}");
         if let Some(query) = request.uri().query() {
             path_and_query.push('?');
@@ -201,6 +202,7 @@ fn select_tenant(app: &AppState, request: &mut Request) -> Result<Arc<Tenant>, A
         if let Ok(uri) = Uri::from_parts(parts) {
             *request.uri_mut() = uri;
         }
+        request.extensions_mut().insert(prefix);
         return Ok(tenant);
     }
     let host = request

@@ -19,6 +19,7 @@ mod observe;
 pub mod openapi;
 pub mod serve;
 mod time;
+mod ui;
 mod upload;
 
 use std::sync::Arc;
@@ -84,6 +85,7 @@ fn routes(state: AppState) -> Router<AppState> {
         .merge(admin::guarded(state))
         .merge(media::routes())
         .merge(gravatar::routes())
+        .merge(ui::routes())
         .merge(avatars::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -52,6 +52,8 @@ pub(super) const ROUTES: &[&str] = &[
     "/metrics",
     "/_media/{*key}",
     "/avatar/{file}",
+    "/_ui/edit",
+    "/_ui/{asset}",
     "/{hash}",
     "/{hash}/{second}",
     "/{hash}/{backup}/{size}",

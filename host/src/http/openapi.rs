@@ -18,7 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::AppState;
-use super::{admin, avatars, gravatar, health, media};
+use super::{admin, avatars, gravatar, health, media, ui};
 use crate::tenant::Tenant;
 
 /// An avatar hash: 32 (MD5), 40 (SHA-1) or 64 (SHA-256) hex characters, any case.
@@ -47,6 +47,10 @@ pub struct UploadForm {
     rating: Option<String>,
     /// A name to draw initials from, at most 256 bytes.
     name: Option<String>,
+    /// The part of the picture to keep: `x,y,width,height` in source pixels after EXIF
+    /// orientation.
+    #[schema(pattern = "^[0-9]{1,9},[0-9]{1,9},[0-9]{1,9},[0-9]{1,9}$")]
+    crop: Option<String>,
 }
 
 #[derive(OpenApi)]
@@ -71,6 +75,8 @@ pub struct UploadForm {
         avatars::get_avatar_backup_size,
         gravatar::get_gravatar,
         media::get_media,
+        ui::edit_page,
+        ui::asset,
         admin::status,
         admin::metrics,
     ),
@@ -88,6 +94,7 @@ pub struct UploadForm {
         (name = "avatars", description = "Read, upload, replace and delete avatars"),
         (name = "gravatar", description = "Gravatar- and Libravatar-compatible URLs"),
         (name = "service", description = "The service itself"),
+        (name = "page", description = "The page where people set their own avatar, and the picker element"),
         (name = "admin", description = "The admin surface: the admin listener, or the admin token"),
     ),
 )]

@@ -91,6 +91,14 @@ impl Cors {
             }
         }
     }
+
+    /// Whether `origin` may embed the tenant's page or be its return link.
+    pub fn admits(&self, origin: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Origins(list) => list.iter().any(|o| o.eq_ignore_ascii_case(origin)),
+        }
+    }
 }
 
 /// What a tenant serves when an avatar is missing.
