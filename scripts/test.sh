@@ -12,6 +12,8 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
 fi
 # The Gravatar client libraries (PyPI, npm) that tests/tests/gravatar_clients.rs drives.
 scripts/clients.sh
+# Chromium and Playwright, for the self-service page in tests/tests/ui_browser.rs.
+scripts/browser.sh
 # promtool (Debian's prometheus package) lints the metrics scrape in tests/tests/ops_metrics.rs.
 if ! command -v promtool >/dev/null; then
   apt-get update

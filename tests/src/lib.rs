@@ -25,6 +25,9 @@ pub use server::{
     png, sign, solid_png, unix_now,
 };
 
+/// Where the running test's build lives: for files a test run leaves behind (screenshots).
+pub use process::target_dir;
+
 /// The workspace root. Read at run time (`cargo test` sets `CARGO_MANIFEST_DIR`), because
 /// cargo reuses this crate's build across checkouts that share a target directory, and the
 /// path compiled in would then name another checkout.

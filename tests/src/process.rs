@@ -71,7 +71,7 @@ fn build_avatar() -> anyhow::Result<PathBuf> {
 
 /// The target directory of the running test: its executable is
 /// `<target>/<profile>/deps/<name>-<hash>`.
-pub(crate) fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
     exe.ancestors()
         .nth(3)

@@ -216,7 +216,9 @@ fn works_in_a_tenants_pipeline() {
         .expect("the transform encodes a PNG")
         .remove(0);
     // What an upload becomes: the transform, this filter, then the transform's `encode`.
-    let stored = pipeline.process(&upload.data).expect("the pipeline runs");
+    let stored = pipeline
+        .process(&upload.data, None)
+        .expect("the pipeline runs");
     let sides: Vec<u32> = stored.iter().map(|i| i.width).collect();
     assert_eq!(sides, pipeline.stored_sides);
     for image in &stored {
