@@ -94,8 +94,21 @@ try {
   // 2. Choose, zoom and move with the keyboard, preview, save.
   await page.getByLabel("Choose a picture").setInputFiles(plan.jpeg);
   await page.waitForFunction(() => document.querySelector("#frame").dataset.crop);
-  const initial = parseCrop(await crop(page));
+  const start = parseCrop(await crop(page));
   const frame = page.getByRole("application");
+  // The mouse: dragging the picture left shows more of its right; the wheel zooms.
+  const box = await frame.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - 60, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const dragged = parseCrop(await crop(page));
+  check(dragged.x > start.x && dragged.w === start.w, `dragging left: ${JSON.stringify(start)} -> ${JSON.stringify(dragged)}`);
+  await page.mouse.wheel(0, -100);
+  const wheeled = parseCrop(await crop(page));
+  check(wheeled.w < dragged.w, `the wheel did not zoom in: ${dragged.w} -> ${wheeled.w}`);
+  // The keyboard, from there.
+  const initial = wheeled;
   await frame.focus();
   for (const key of ["+", "+", "+", "ArrowRight", "ArrowRight", "ArrowRight", "ArrowDown", "ArrowDown"]) {
     await page.keyboard.press(key);

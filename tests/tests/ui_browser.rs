@@ -1,9 +1,10 @@
 //! The self-service page and the `<avatar-picker>` element in a real browser: Debian's
 //! `chromium`, headless, driven by `tests/browser/ui.mjs` (Playwright's `playwright-core`
 //! from npm) against the real binary. The script opens the page with a minted token,
-//! chooses a JPEG, zooms and moves the crop with the keyboard, saves, removes, provokes the
-//! error messages, runs axe-core, and saves the picker from an app on another origin; this
-//! side checks that the served 128 px image is the chosen region, pixel by pixel.
+//! chooses a JPEG, moves and zooms the crop with the mouse and the keyboard, saves, removes,
+//! provokes the error messages, runs axe-core, and saves the picker from an app on another
+//! origin; this side checks that the served 128 px image is the chosen region, pixel by
+//! pixel, and that the token never reached the server's log.
 //!
 //! Chromium and the npm packages come from `scripts/browser.sh` (run by `scripts/test.sh`).
 //! Under `CI=true` a missing one fails the test; elsewhere it is skipped with a message.
