@@ -140,6 +140,9 @@ let picture = null;
 let crop = null;
 let hash = null;
 let exists = false;
+// Set when the link cannot work (none, incomplete, expired): nothing may be chosen, not
+// even by a drop or a paste.
+let locked = false;
 
 const current = $("current");
 const frame = $("frame");
@@ -275,8 +278,7 @@ function renderPreviews() {
 }
 
 async function choose(file) {
-  if (!file) return;
-  if (!token || !hash) return;
+  if (!file || locked) return;
   if (file.size > config.maxBytes) {
     say(`That file is ${megabytes(file.size)}; the largest we take is ${megabytes(config.maxBytes)}. Choose a smaller one.`, "error");
     return;
@@ -342,6 +344,21 @@ async function saveIt() {
   tell({ type: "avatar-changed", hash, urls, removed: false });
 }
 
+// Where the default shows after a removal, named by preset as a save's answer names its
+// sizes: the service's index (`{base}/`) lists the names; pixels if it cannot be read.
+async function defaultUrls() {
+  let named = config.sizes.map((n) => [String(n), n]);
+  try {
+    const answer = await fetch(`${config.base}/`);
+    const presets = answer.ok ? (await answer.json()).sizes : null;
+    if (presets && typeof presets === "object") named = Object.entries(presets);
+  } catch {
+    // The pixel sizes name the same pictures.
+  }
+  return Object.fromEntries(
+    named.map(([name]) => [name, new URL(`${config.base}/${hash}/${name}`, location.href).href]));
+}
+
 async function removeIt() {
   say("Removing…");
   let answer;
@@ -361,8 +378,7 @@ async function removeIt() {
   exists = false;
   remove.disabled = true;
   showCurrent(`removed-${Date.now()}`);
-  const urls = Object.fromEntries(
-    config.sizes.map((n) => [String(n), new URL(`${config.base}/${hash}/${n}`, location.href).href]));
+  const urls = await defaultUrls();
   say("Your picture was removed. The default picture shows instead.", "ok");
   tell({ type: "avatar-changed", hash, urls, removed: true });
 }
@@ -474,6 +490,7 @@ function wire() {
 }
 
 function refuse(message) {
+  locked = true;
   say(message, "error");
   for (const id of ["file", "camera", "save", "remove"]) $(id).disabled = true;
   $("drop").hidden = true;
