@@ -41,11 +41,20 @@ impl Held {
     /// even read.
     pub fn is_current(&self, validators: &Validators) -> bool {
         match &self.etags {
-            Some(Etags::Any) => true,
-            Some(Etags::List(tags)) => tags.contains(&validators.etag),
+            Some(_) => self.names(&validators.etag),
             None => self
                 .modified_since
                 .is_some_and(|since| whole_seconds(validators.modified) <= whole_seconds(since)),
+        }
+    }
+
+    /// Whether `If-None-Match` names `etag` (unquoted): listed, or `*`. For answers that
+    /// have an ETag and no date.
+    pub fn names(&self, etag: &str) -> bool {
+        match &self.etags {
+            Some(Etags::Any) => true,
+            Some(Etags::List(tags)) => tags.iter().any(|t| t == etag),
+            None => false,
         }
     }
 }

@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
+use super::conditional::held;
 use super::error::{ApiError, ErrorBody};
+use crate::avatar::etag_of;
 use crate::config::{Delivery, origin_of};
 use crate::tenant::{Cors, Tenant};
 
@@ -45,16 +47,9 @@ const ASSETS: &[Asset] = &[
     },
 ];
 
-/// Strong `ETag`s of [`ASSETS`], in the same order.
-static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ASSETS
-        .iter()
-        .map(|a| {
-            let digest = <sha2::Sha256 as sha2::Digest>::digest(a.body.as_bytes());
-            format!("\"{}\"", hex::encode(&digest[..16]))
-        })
-        .collect()
-});
+/// Strong `ETag`s of [`ASSETS`], unquoted, in the same order.
+static ETAGS: LazyLock<Vec<String>> =
+    LazyLock::new(|| ASSETS.iter().map(|a| etag_of(a.body.as_bytes())).collect());
 
 /// How long browsers keep an asset before asking again (with its `ETag`): short, so that an
 /// upgraded binary's page never runs with old scripts for long.
@@ -232,11 +227,7 @@ async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Response,
         .find(|(_, a)| a.name == name)
         .ok_or_else(ApiError::not_found)?;
     let etag = &ETAGS[index];
-    let current = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|seen| seen.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if current {
+    let mut response = if held(&headers).names(etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         (StatusCode::OK, asset.body).into_response()
@@ -251,7 +242,7 @@ async fn asset(Path(name): Path<String>, headers: HeaderMap) -> Result<Response,
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(value) = HeaderValue::from_str(etag) {
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{etag}\"")) {
         out.insert(header::ETAG, value);
     }
     Ok(response)
