@@ -3,7 +3,8 @@
 # repository's config.json pointed into it, and the server started and stopped on loopback.
 # AVATAR_BIN=/path/to/avatar runs another build (say, a previous release) instead.
 
-# Builds, and sets BIN, WORK (removed by `bench_cleanup`), HASH and TOKEN.
+# Builds, and sets BIN, WORK (removed by `bench_cleanup`), HASH and TOKEN; writes
+# $WORK/upload.lua.
 bench_prepare() {
   cargo build -q --release --bin avatar
   cargo build -q --release -p avatar-tests --example make_image
@@ -18,6 +19,13 @@ bench_prepare() {
     config.json > "$WORK/config.json"
   HASH=$(printf 'load@example.com' | sha1sum | cut -d' ' -f1)
   TOKEN=$("$BIN" token --config "$WORK/config.json" --hash "$HASH" --ttl 3600 2>/dev/null)
+  # wrk's script for uploading the test JPEG for HASH: `wrk -s "$WORK/upload.lua" "$URL/$HASH"`.
+  cat > "$WORK/upload.lua" <<LUA
+local f = io.open("$WORK/upload.jpg", "rb"); local body = f:read("*a"); f:close()
+wrk.method = "PUT"; wrk.body = body
+wrk.headers["Content-Type"] = "image/jpeg"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
 }
 
 # `bench_start [VAR=VALUE ...]`: starts the server with that environment added; sets SERVER

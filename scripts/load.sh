@@ -47,12 +47,6 @@ start() { # $1 = delivery, $2 = "nocache" to turn the in-memory caches off
 }
 stop() { bench_stop; }
 
-cat > "$WORK/upload.lua" <<LUA
-local f = io.open("$WORK/upload.jpg", "rb"); local body = f:read("*a"); f:close()
-wrk.method = "PUT"; wrk.body = body
-wrk.headers["Content-Type"] = "image/jpeg"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-LUA
 
 echo "== conditions: $BACKEND backends, $(nproc) cores, server, wrk (and any services) on the same machine, release build"
 start proxy
