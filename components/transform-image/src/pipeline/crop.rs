@@ -19,6 +19,17 @@ pub(crate) struct Square {
     pub side: u32,
 }
 
+impl Square {
+    /// The whole of a square image of `side` pixels.
+    pub fn whole(side: u32) -> Self {
+        Self {
+            left: 0,
+            top: 0,
+            side,
+        }
+    }
+}
+
 /// The dimensions of a `width` x `height` image once `orientation` is applied.
 pub(crate) fn oriented_dimensions(width: u32, height: u32, orientation: Orientation) -> (u32, u32) {
     if swaps_axes(orientation) {

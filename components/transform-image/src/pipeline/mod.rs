@@ -140,15 +140,35 @@ pub fn transform(
     let (width, height) = (decoded.pixels.width, decoded.pixels.height);
     let region = crop::square(spec.crop, width, height, decoded.orientation);
     let mut squarer = square::Squarer::new(options.filter);
-    produced_sizes(&sizes, region.side)
-        .into_iter()
-        .map(|size| {
-            let resized = squarer.square(&decoded.pixels, region, size)?;
-            let oriented = square::orient(resized, decoded.orientation)?;
-            output::encode_pixels(&oriented, format, spec.quality, options)
-        })
-        .collect()
+    let mut images = Vec::new();
+    // The last square made, still as stored (not yet turned upright): the source of the next,
+    // smaller size when it is at least `CASCADE_FACTOR` times as large.
+    let mut previous: Option<Pixels> = None;
+    for size in produced_sizes(&sizes, region.side) {
+        let resized = match &previous {
+            Some(larger) if larger.width >= CASCADE_FACTOR * size => {
+                squarer.square(larger, crop::Square::whole(larger.width), size)?
+            }
+            _ => squarer.square(&decoded.pixels, region, size)?,
+        };
+        let oriented = square::orient(resized.clone(), decoded.orientation)?;
+        images.push(output::encode_pixels(
+            &oriented,
+            format,
+            spec.quality,
+            options,
+        )?);
+        previous = Some(resized);
+    }
+    Ok(images)
 }
+
+/// How many times larger than a wanted size a square already made must be for that size to be
+/// resized from it rather than from the source. At twice or more, the filter's support on the
+/// smaller square still spans at least the source pixels the direct resize would weigh, and
+/// the result stays within 40 dB PSNR of the direct one (`cascade_matches_direct_resize`),
+/// while each step reads a quarter or less of the pixels.
+const CASCADE_FACTOR: u32 = 2;
 
 /// Encodes raw `rgba8` images into `format` (JPEG, PNG, WebP or AVIF) at `quality`, in order.
 /// The last step of a pipeline with filters, and how the host makes the AVIF and WebP files it

@@ -655,3 +655,60 @@ fn errors_read_well() {
         assert_eq!(error.to_string(), text);
     }
 }
+
+// ---- cascaded resizing --------------------------------------------------------------------
+
+/// Peak signal-to-noise ratio of `b` against `a`, in dB, over their colour channels.
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let squared: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum();
+    let mse = squared / a.len() as f64;
+    if mse == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0_f64 * 255.0 / mse).log10()
+}
+
+#[test]
+fn cascade_matches_direct_resize() {
+    // Photo-like detail at every scale: gradients, stripes of several periods and noise.
+    let side = 1000;
+    let mut state = 0x9E37_79B9_u32;
+    let source = RgbImage::from_fn(side, side, |x, y| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let noise = f64::from(state % 24);
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        let stripes =
+            40.0 * (fx / 3.1).sin() + 30.0 * (fy / 7.3).cos() + 20.0 * ((fx + fy) / 17.0).sin();
+        let channel = |base: f64| (base + stripes + noise).clamp(0.0, 255.0) as u8;
+        Rgb([
+            channel(fx * 0.12 + 40.0),
+            channel(fy * 0.12 + 30.0),
+            channel((fx + fy) * 0.05 + 50.0),
+        ])
+    });
+    let upload = png_rgb_bytes(&source);
+    let sizes = [512, 256, 128, 64];
+    let cascaded = run(&upload, &spec(&sizes, Some(ImageFormat::Rgba8))).expect("transform");
+    let pixels = pixels::Pixels::from_dynamic(DynamicImage::ImageRgb8(source));
+    let mut squarer = square::Squarer::new(ResizeFilter::default());
+    for (image, size) in cascaded.iter().zip(sizes) {
+        let direct = squarer
+            .square(&pixels, super::crop::Square::whole(side), size)
+            .expect("resize");
+        let rgb: Vec<u8> = image
+            .data
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        let db = psnr(&direct.data, &rgb);
+        eprintln!("{size} px: {db:.1} dB against a direct resize");
+        assert!(db >= 40.0, "{size} px: {db:.1} dB");
+    }
+}
