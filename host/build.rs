@@ -1,5 +1,8 @@
 //! Builds the first-party plugin components for `wasm32-wasip2` and embeds them in the host,
 //! so that the `avatar` binary ships its plugins and a fresh clone needs no separate step.
+//! It writes `$OUT_DIR/builtin.rs`, the table `plugin::builtin` serves them from: each
+//! plugin's name, bytes and SHA-256, digested here so that start-up need not read the 8 MB of
+//! embedded components only to recognise their compiled forms in the cache.
 //!
 //! Cargo holds the lock on the outer target directory while build scripts run, so the inner
 //! build uses a target directory of its own (`<target>/guest-build`), shared by every host
@@ -11,7 +14,10 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The first-party guests: (package, file stem of the built component).
+use sha2::{Digest, Sha256};
+
+/// The first-party guests: (package, which is also the name configuration uses, and the file
+/// stem of the built component).
 const GUESTS: &[(&str, &str)] = &[
     ("auth-jwt", "auth_jwt"),
     ("auth-apikey", "auth_apikey"),
@@ -74,12 +80,34 @@ fn main() {
     );
 
     let built = target_dir.join("wasm32-wasip2").join("guest");
-    for (_, stem) in GUESTS {
+    let mut table = String::from(
+        "/// The embedded plugins, in the order `build.rs` lists them.\n\
+         const EMBEDDED: &[Embedded] = &[\n",
+    );
+    for (package, stem) in GUESTS {
         let from = built.join(format!("{stem}.wasm"));
-        let to = out_dir.join(format!("{stem}.wasm"));
-        std::fs::copy(&from, &to)
-            .unwrap_or_else(|e| panic!("copying {} failed: {e}", from.display()));
+        let wasm = std::fs::read(&from)
+            .unwrap_or_else(|e| panic!("reading {} failed: {e}", from.display()));
+        let file = format!("{stem}.wasm");
+        std::fs::write(out_dir.join(&file), &wasm)
+            .unwrap_or_else(|e| panic!("writing {file} into OUT_DIR failed: {e}"));
+        let digest = hex_digest(&wasm);
+        table.push_str(&format!(
+            "    Embedded {{\n        name: {package:?},\n        \
+             wasm: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")),\n        \
+             sha256: {digest:?},\n    }},\n"
+        ));
     }
+    table.push_str("];\n");
+    std::fs::write(out_dir.join("builtin.rs"), table).expect("writing builtin.rs into OUT_DIR");
+}
+
+/// The lowercase hex SHA-256 of `bytes`, as the host names components.
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `OUT_DIR` is `<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out`; the guest build goes

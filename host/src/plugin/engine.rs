@@ -123,7 +123,10 @@ impl EngineHandle {
 
     /// Compiles `wasm` (a component), or loads its compiled form from the cache.
     pub(crate) fn compile(&self, wasm: &[u8]) -> Result<(Component, String), PluginError> {
-        let digest = hex::encode(Sha256::digest(wasm));
+        let digest = match super::builtin::embedded_digest(wasm) {
+            Some(known) => known.to_owned(),
+            None => hex::encode(Sha256::digest(wasm)),
+        };
         if let Some(component) = self.compiled.lock().expect("compiled lock").get(&digest) {
             return Ok((component.clone(), digest));
         }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 use wasmtime::{Store, Trap};
 
-pub use builtin::{BUILTIN_PLUGINS, builtin};
+pub use builtin::{builtin, builtin_names};
 pub use engine::{RuntimeOptions, TICK};
 pub use error::{PluginError, Rejection};
 pub use handles::{AuthPlugin, FilterPlugin, GeneratorPlugin, TransformPlugin};

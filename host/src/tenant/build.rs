@@ -1,6 +1,7 @@
 //! Building a tenant from its section of the configuration: loading and checking its
 //! plugins, its sizes and limits, and making its default avatar.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use super::pipeline::{Output, Pipeline, Stage};
 use super::{Cors, DefaultImage, DefaultPolicy, Gravatar, Jobs, Sizes, Tenant, default_max_jobs};
 use crate::avatar::{AvatarHash, Style, etag_of};
 use crate::config::{Config, DefaultAvatar, PluginRef, TenantConfig};
-use crate::plugin::{BUILTIN_PLUGINS, CallLimits, PluginError, Runtime, Settings, builtin};
+use crate::plugin::{CallLimits, PluginError, Runtime, Settings, builtin, builtin_names};
 
 /// Why a tenant cannot be set up.
 #[derive(Debug, thiserror::Error)]
@@ -69,17 +70,20 @@ impl Loader<'_> {
         })
     }
 
-    /// The component bytes of a configured plugin: built in, or a `.wasm` file.
-    fn component_bytes(&self, plugin: &PluginRef) -> Result<Vec<u8>, TenantError> {
+    /// The component bytes of a configured plugin: built in (borrowed, so the engine knows
+    /// its digest without reading it), or a `.wasm` file.
+    fn component_bytes(&self, plugin: &PluginRef) -> Result<Cow<'static, [u8]>, TenantError> {
         if let Some(bytes) = builtin(&plugin.plugin) {
-            return Ok(bytes.to_vec());
+            return Ok(Cow::Borrowed(bytes));
         }
-        std::fs::read(&plugin.plugin).map_err(|e| TenantError::PluginNotFound {
-            tenant: self.tenant.id.clone(),
-            plugin: plugin.plugin.clone(),
-            builtins: BUILTIN_PLUGINS.join(", "),
-            reason: e.to_string(),
-        })
+        std::fs::read(&plugin.plugin)
+            .map(Cow::Owned)
+            .map_err(|e| TenantError::PluginNotFound {
+                tenant: self.tenant.id.clone(),
+                plugin: plugin.plugin.clone(),
+                builtins: builtin_names().collect::<Vec<_>>().join(", "),
+                reason: e.to_string(),
+            })
     }
 }
 
