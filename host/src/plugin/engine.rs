@@ -206,7 +206,10 @@ fn engine_config(options: &RuntimeOptions, pooling: bool) -> Config {
             // Keeps the first pages of each slot mapped between calls: a fresh instance's
             // first touches of memory otherwise cost milliseconds on image work.
             .linear_memory_keep_resident(4 << 20)
-            .table_keep_resident(64 << 10);
+            .table_keep_resident(64 << 10)
+            // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), resets only the pages a call
+            // wrote rather than memsetting the whole kept-resident prefix after every call.
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
