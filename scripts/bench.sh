@@ -13,7 +13,8 @@
 # Everything runs on loopback on the embedded backends, bounded in time (about 6 minutes on
 # 2 cores, plus the first release build). Usage: scripts/bench.sh [SECONDS_PER_RUN] (default 5)
 # AVATAR_BIN=/path/to/avatar measures another build of the service (the Wasm figures always
-# come from this checkout's bench).
+# come from this checkout's bench). BENCH_PLUGINS=0 leaves out the plugins bench (3 to 4
+# minutes), say for a run against AVATAR_BIN beside one of this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-5}"
@@ -138,6 +139,7 @@ START_MIB=$(awk -v k="$START_RSS" 'BEGIN { printf "%.1f", k / 1024 }')
 result "memory: resident after start-up" "$START_MIB MiB" "<= 40 MiB" "$(met "$START_MIB" '<=' 40)"
 
 # --- plugins: wasm against native, auth, renders and encodes -------------------------------
+if [ "${BENCH_PLUGINS:-1}" != 0 ]; then
 echo "== plugins (cargo bench -p avatar-host --bench plugins; interleaved pairs)"
 cargo bench -q -p avatar-host --bench plugins -- '^(auth|transform|render|encode)/' > "$WORK/plugins" 2>&1 \
   || { cat "$WORK/plugins"; exit 1; }
@@ -157,6 +159,7 @@ for format in avif webp; do
   r=$(sed -n "s/^encode\/$format-512: .*wasm p50 \([0-9.]*\) ms p90 \([0-9.]*\) ms.*/p50 \1 ms, p90 \2 ms/p" "$WORK/plugins")
   result "renders: first $format encode at 512 px" "$r" "bounded, reported" "-"
 done
+fi
 
 echo
 echo "== goals"
