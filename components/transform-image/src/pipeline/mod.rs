@@ -151,7 +151,7 @@ pub fn transform(
             }
             _ => squarer.square(&decoded.pixels, region, size)?,
         };
-        let oriented = square::orient(resized.clone(), decoded.orientation)?;
+        let oriented = square::orient(&resized, decoded.orientation)?;
         images.push(output::encode_pixels(
             &oriented,
             format,
@@ -164,10 +164,9 @@ pub fn transform(
 }
 
 /// How many times larger than a wanted size a square already made must be for that size to be
-/// resized from it rather than from the source. At twice or more, the filter's support on the
-/// smaller square still spans at least the source pixels the direct resize would weigh, and
-/// the result stays within 40 dB PSNR of the direct one (`cascade_matches_direct_resize`),
-/// while each step reads a quarter or less of the pixels.
+/// resized from it rather than from the source: each step then reads a quarter or less of the
+/// pixels, and the result stays above 40 dB PSNR against the direct resize
+/// (`cascade_matches_direct_resize`).
 const CASCADE_FACTOR: u32 = 2;
 
 /// Encodes raw `rgba8` images into `format` (JPEG, PNG, WebP or AVIF) at `quality`, in order.

@@ -6,6 +6,8 @@
 //! upright gives the same picture, and turning a 12-megapixel phone photo upright first would
 //! cost a full-size copy and its time.
 
+use std::borrow::Cow;
+
 use fast_image_resize::images::{Image as FirImage, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
@@ -75,17 +77,17 @@ impl Squarer {
     }
 }
 
-/// Turns `pixels` upright according to the EXIF `orientation`.
-pub(crate) fn orient(pixels: Pixels, orientation: Orientation) -> Result<Pixels, TransformError> {
+/// `pixels` turned upright according to the EXIF `orientation`: borrowed when there is
+/// nothing to turn, so a square resized for one size can be the source of the next.
+pub(crate) fn orient(
+    pixels: &Pixels,
+    orientation: Orientation,
+) -> Result<Cow<'_, Pixels>, TransformError> {
     if orientation == Orientation::NoTransforms {
-        return Ok(pixels);
+        return Ok(Cow::Borrowed(pixels));
     }
-    let Pixels {
-        width,
-        height,
-        alpha,
-        data,
-    } = pixels;
+    let (width, height, alpha) = (pixels.width, pixels.height, pixels.alpha);
+    let data = pixels.data.clone();
     let image = if alpha {
         RgbaImage::from_raw(width, height, data).map(DynamicImage::ImageRgba8)
     } else {
@@ -100,12 +102,12 @@ pub(crate) fn orient(pixels: Pixels, orientation: Orientation) -> Result<Pixels,
         DynamicImage::ImageRgba8(image) => image.into_raw(),
         other => other.into_rgb8().into_raw(),
     };
-    Ok(Pixels {
+    Ok(Cow::Owned(Pixels {
         width,
         height,
         alpha,
         data,
-    })
+    }))
 }
 
 /// Resizing fails only on a bug (mismatched buffers); the WIT has no "internal" case, so it
