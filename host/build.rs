@@ -91,7 +91,7 @@ fn main() {
         let file = format!("{stem}.wasm");
         std::fs::write(out_dir.join(&file), &wasm)
             .unwrap_or_else(|e| panic!("writing {file} into OUT_DIR failed: {e}"));
-        let digest = hex_digest(&wasm);
+        let digest = hex::encode(Sha256::digest(&wasm));
         table.push_str(&format!(
             "    Embedded {{\n        name: {package:?},\n        \
              wasm: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{file}\")),\n        \
@@ -100,14 +100,6 @@ fn main() {
     }
     table.push_str("];\n");
     std::fs::write(out_dir.join("builtin.rs"), table).expect("writing builtin.rs into OUT_DIR");
-}
-
-/// The lowercase hex SHA-256 of `bytes`, as the host names components.
-fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `OUT_DIR` is `<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out`; the guest build goes
