@@ -140,25 +140,25 @@ result "memory: resident after start-up" "$START_MIB MiB" "<= 40 MiB" "$(met "$S
 
 # --- plugins: wasm against native, auth, renders and encodes -------------------------------
 if [ "${BENCH_PLUGINS:-1}" != 0 ]; then
-echo "== plugins (cargo bench -p avatar-host --bench plugins; interleaved pairs)"
-cargo bench -q -p avatar-host --bench plugins -- '^(auth|transform|render|encode)/' > "$WORK/plugins" 2>&1 \
-  || { cat "$WORK/plugins"; exit 1; }
-grep -E 'interleaved pairs|pairs: wasm p50|pooling' "$WORK/plugins" | sed 's/^/   /'
-for source in jpeg png; do
-  r=$(sed -n "s/^transform\/1024-$source-to-4-sizes: wasm\/native, .*median \([0-9.]*\).*/\1/p" "$WORK/plugins")
-  result "wasm: transform of a 1024 $source, over native" "${r}x" "<= 1.5x" "$(met "$r" '<=' 1.5)"
-done
-AUTH_US=$(python3 -c 'import json, sys; print("%.1f" % (json.load(open(sys.argv[1]))["median"]["point_estimate"] / 1000))' \
-  "$CARGO_TARGET_DIR/criterion/auth/authenticate/new/estimates.json")
-result "wasm: one auth-jwt call" "$AUTH_US us" "<= 20 us" "$(met "$AUTH_US" '<=' 20)"
-for source in jpeg png; do
-  r=$(sed -n "s/^render\/80-from-128-$source: .*wasm p50 \([0-9.]*\) ms.*/\1/p" "$WORK/plugins")
-  result "renders: 80 px from 128 px $source, p50" "$r ms" "< 2 ms" "$(met "$r" '<=' 1.999)"
-done
-for format in avif webp; do
-  r=$(sed -n "s/^encode\/$format-512: .*wasm p50 \([0-9.]*\) ms p90 \([0-9.]*\) ms.*/p50 \1 ms, p90 \2 ms/p" "$WORK/plugins")
-  result "renders: first $format encode at 512 px" "$r" "bounded, reported" "-"
-done
+  echo "== plugins (cargo bench -p avatar-host --bench plugins; interleaved pairs)"
+  cargo bench -q -p avatar-host --bench plugins -- '^(auth|transform|render|encode)/' > "$WORK/plugins" 2>&1 \
+    || { cat "$WORK/plugins"; exit 1; }
+  grep -E 'interleaved pairs|pairs: wasm p50|pooling' "$WORK/plugins" | sed 's/^/   /'
+  for source in jpeg png; do
+    r=$(sed -n "s/^transform\/1024-$source-to-4-sizes: wasm\/native, .*median \([0-9.]*\).*/\1/p" "$WORK/plugins")
+    result "wasm: transform of a 1024 $source, over native" "${r}x" "<= 1.5x" "$(met "$r" '<=' 1.5)"
+  done
+  AUTH_US=$(python3 -c 'import json, sys; print("%.1f" % (json.load(open(sys.argv[1]))["median"]["point_estimate"] / 1000))' \
+    "$CARGO_TARGET_DIR/criterion/auth/authenticate/new/estimates.json")
+  result "wasm: one auth-jwt call" "$AUTH_US us" "<= 20 us" "$(met "$AUTH_US" '<=' 20)"
+  for source in jpeg png; do
+    r=$(sed -n "s/^render\/80-from-128-$source: .*wasm p50 \([0-9.]*\) ms.*/\1/p" "$WORK/plugins")
+    result "renders: 80 px from 128 px $source, p50" "$r ms" "< 2 ms" "$(met "$r" '<=' 1.999)"
+  done
+  for format in avif webp; do
+    r=$(sed -n "s/^encode\/$format-512: .*wasm p50 \([0-9.]*\) ms p90 \([0-9.]*\) ms.*/p50 \1 ms, p90 \2 ms/p" "$WORK/plugins")
+    result "renders: first $format encode at 512 px" "$r" "bounded, reported" "-"
+  done
 fi
 
 echo
