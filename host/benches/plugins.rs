@@ -13,31 +13,25 @@
 //! Run with `cargo bench -p avatar-host --bench plugins`; `host/benches/README.md` holds the
 //! figures and how they were taken.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::Cursor;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use avatar_host::plugin::{
-    AuthPlugin, AuthRequest, CallLimits, Runtime, RuntimeOptions, Settings, TransformPlugin,
-    TransformSpec, builtin,
+    CallLimits, Runtime, RuntimeOptions, Settings, TransformPlugin, TransformSpec, builtin,
 };
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use transform_image::pipeline;
 
+#[path = "plugins/auth_call.rs"]
+mod auth_call;
 #[path = "plugins/codecs.rs"]
 mod codecs;
 
-/// The HMAC secret the benchmark's tokens are signed with.
-const SECRET: &str = "benchmark secret, at least thirty-two bytes long";
-/// The avatar hash the token is bound to (40 hex digits, a SHA-1).
-const HASH: &str = "5d41402abc4b2a76b9719d911017c592aabbccdd";
-const TENANT: &str = "default";
 /// Side of the uploaded test image.
 const SIDE: u32 = 1024;
 const SIZES: [u32; 4] = [1024, 512, 256, 128];
@@ -114,45 +108,13 @@ fn load_transform(runtime: &Runtime) -> TransformPlugin {
         .expect("loading transform-image")
 }
 
-fn load_auth(runtime: &Runtime) -> AuthPlugin {
-    let wasm = builtin("auth-jwt").expect("auth-jwt is built in");
-    runtime
-        .load_auth("auth-jwt", wasm)
-        .expect("loading auth-jwt")
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs()
-}
-
-fn token() -> String {
-    let claims = serde_json::json!({
-        "sub": "alice",
-        "hash": HASH,
-        "tenant": TENANT,
-        "exp": 4_000_000_000_u64,
-    });
-    let key = EncodingKey::from_secret(SECRET.as_bytes()).expect("a non-empty secret");
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).expect("signing")
-}
-
 fn auth(c: &mut Criterion) {
     let runtime = runtime(None);
     println!("pooling allocator in use: {}", runtime.is_pooling());
-    let plugin = load_auth(&runtime);
-    let settings: Arc<Settings> =
-        Arc::new(BTreeMap::from([("secret".to_owned(), SECRET.to_owned())]));
+    let plugin = auth_call::load(&runtime);
+    let settings = auth_call::settings();
     let limits = CallLimits::default();
-    let request = AuthRequest {
-        method: "PUT".to_owned(),
-        tenant: TENANT.to_owned(),
-        hash: HASH.to_owned(),
-        token: token(),
-        now: now(),
-    };
+    let request = auth_call::request();
     let grant = plugin
         .authenticate(&settings, &limits, &request)
         .expect("the plugin accepts the token");
@@ -301,7 +263,7 @@ fn timed_startup(dir: &std::path::Path) -> Duration {
     let started = Instant::now();
     let runtime = runtime(Some(dir.to_path_buf()));
     let transform = load_transform(&runtime);
-    let auth = load_auth(&runtime);
+    let auth = auth_call::load(&runtime);
     let elapsed = started.elapsed();
     drop(black_box((transform, auth, runtime)));
     elapsed

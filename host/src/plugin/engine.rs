@@ -20,7 +20,7 @@ use super::{CallLimits, PluginError};
 use crate::config::{self, defaults};
 
 /// Set to `1`, the variable that makes the engine name its compiled plugin code for `perf`.
-pub const PERFMAP_ENV: &str = "AVATAR_PERFMAP";
+const PERFMAP_ENV: &str = "AVATAR_PERFMAP";
 
 /// How often the epoch advances; the granularity of plugin deadlines.
 pub const TICK: Duration = Duration::from_millis(5);
@@ -193,7 +193,7 @@ fn engine_config(options: &RuntimeOptions, pooling: bool) -> Config {
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     // A profiling aid: `perf` reads the names of the plugins' compiled functions from
-    // `/tmp/perf-<pid>.map` (see `scripts/profile.sh`).
+    // `/tmp/perf-<pid>.map` (see `host/benches/README.md`).
     if std::env::var_os(PERFMAP_ENV).is_some_and(|v| v == "1") {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
