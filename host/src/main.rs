@@ -7,10 +7,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-/// jemalloc rather than glibc's allocator: see `tikv-jemallocator` in Cargo.toml.
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// A self-hosted avatar service.
 #[derive(Parser)]
 #[command(name = "avatar", version, about)]
