@@ -12,7 +12,7 @@ pub fn etag_of(bytes: &[u8]) -> String {
 /// hash, the side, the output), each fed length-prefixed so that no two different lists of
 /// ingredients give the same bytes. Stable across builds and Rust versions, unlike `Debug`
 /// output.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Recipe(Sha256);
 
 impl Recipe {

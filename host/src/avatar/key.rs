@@ -71,13 +71,29 @@ impl fmt::Display for VariantKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}{}/{}{}.{}",
+            "{}{}/{}",
             avatar_prefix(&self.prefix, &self.hash),
             self.version,
-            if self.rendered { "r" } else { "" },
-            self.side,
-            self.format.extension()
+            FileName {
+                rendered: self.rendered,
+                side: self.side,
+                format: self.format,
+            }
         )
+    }
+}
+
+/// The last segment of a key: `<side>.<ext>`, or `r<side>.<ext>` for a rendition.
+struct FileName {
+    rendered: bool,
+    side: u32,
+    format: ImageFormat,
+}
+
+impl fmt::Display for FileName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = if self.rendered { "r" } else { "" };
+        write!(f, "{mark}{}.{}", self.side, self.format.extension())
     }
 }
 
@@ -90,6 +106,27 @@ impl VariantKey {
             rendered: true,
             ..self.clone()
         }
+    }
+
+    /// The key of the rendition at `side` in `format` of the variant an upload stored under
+    /// `stored`: `parse(stored)?.rendered(side, format)` as text, made by replacing the file
+    /// name alone, as a read of a size nobody stored does on every request. `None` when the
+    /// file name is not a stored variant's (callers never see a key this module did not build).
+    pub fn rendered_from(stored: &str, side: u32, format: ImageFormat) -> Option<String> {
+        let (version_dir, file) = stored.rsplit_once('/')?;
+        let (stored_side, extension) = file.split_once('.')?;
+        if stored_side.is_empty()
+            || !stored_side.bytes().all(|b| b.is_ascii_digit())
+            || ImageFormat::from_extension(extension).is_none()
+        {
+            return None;
+        }
+        let file = FileName {
+            rendered: true,
+            side,
+            format,
+        };
+        Some(format!("{version_dir}/{file}"))
     }
 
     /// The prefix of every file of this key's version (ends with `/`).
@@ -152,6 +189,15 @@ mod tests {
         let text = format!("a/b/ab/ab/{hash}/00000000000100000002/r80.webp");
         assert_eq!(rendered.to_string(), text);
         assert_eq!(VariantKey::parse(&text), Some(rendered.clone()));
+        for prefix in ["t", "a/b", "x/y/z"] {
+            for format in ImageFormat::ALL {
+                let stored = key(prefix, 256);
+                assert_eq!(
+                    VariantKey::rendered_from(&stored.to_string(), 80, format),
+                    Some(stored.rendered(80, format).to_string())
+                );
+            }
+        }
         assert_eq!(
             rendered.version_prefix(),
             format!("a/b/ab/ab/{hash}/00000000000100000002/")
@@ -178,6 +224,16 @@ mod tests {
             "t/ab/ab/abab/zz/1.png".to_owned(),
         ] {
             assert_eq!(VariantKey::parse(&foreign), None, "{foreign}");
+        }
+        for not_stored in [
+            "notes.txt".to_owned(),
+            format!("t/ab/ab/{hash}/{version}/128.bmp"),
+            format!("t/ab/ab/{hash}/{version}/r128.png"),
+            format!("t/ab/ab/{hash}/{version}/.png"),
+            format!("t/ab/ab/{hash}/{version}/128"),
+        ] {
+            let rendered = VariantKey::rendered_from(&not_stored, 80, ImageFormat::Png);
+            assert_eq!(rendered, None, "{not_stored}");
         }
     }
 }

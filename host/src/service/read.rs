@@ -171,11 +171,12 @@ impl Service {
             let location = if source.is(side, format) {
                 self.media_url(&variant.key).await?
             } else {
-                let key = source.stored_key().ok_or(ServiceError::NotFound)?;
-                let rendered = self
-                    .persist_rendition(tenant, source, &key.rendered(side, format), request.client)
+                let key = source
+                    .stored_rendition_key(side, format)
+                    .ok_or(ServiceError::NotFound)?;
+                self.rendition_under(tenant, source, &key, side, format, request.client)
                     .await?;
-                self.media_url(&rendered).await?
+                self.media_url(&key).await?
             };
             return Ok(Answer::Redirect { location });
         }

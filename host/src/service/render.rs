@@ -19,7 +19,7 @@ use tokio::sync::OnceCell;
 use super::read::{FormatWish, ReadRequest};
 use super::source::Source;
 use super::{Service, ServiceError};
-use crate::avatar::{ImageFormat, VariantKey};
+use crate::avatar::ImageFormat;
 use crate::rate::Action;
 use crate::tenant::{Tenant, jobs};
 
@@ -128,7 +128,22 @@ impl Service {
         client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         let key = source.rendition_key(tenant, side, format);
-        if let Some(bytes) = self.cache.image(&key) {
+        self.rendition_under(tenant, source, &key, side, format, client)
+            .await
+    }
+
+    /// [`Self::rendition`], kept under `key` (the source's rendition key for `side` and
+    /// `format`, which the caller has at hand).
+    pub(super) async fn rendition_under(
+        &self,
+        tenant: &Arc<Tenant>,
+        source: &Source,
+        key: &str,
+        side: u32,
+        format: ImageFormat,
+        client: Option<IpAddr>,
+    ) -> Result<Bytes, ServiceError> {
+        if let Some(bytes) = self.cache.image(key) {
             return Ok(bytes);
         }
         let cell = self
@@ -136,18 +151,18 @@ impl Service {
             .inflight
             .lock()
             .expect("renditions lock")
-            .entry(key.clone())
+            .entry(key.to_owned())
             .or_default()
             .clone();
         let made = cell
-            .get_or_try_init(|| self.make_rendition(tenant, source, side, format, &key, client))
+            .get_or_try_init(|| self.make_rendition(tenant, source, side, format, key, client))
             .await
             .cloned();
         self.renditions
             .inflight
             .lock()
             .expect("renditions lock")
-            .remove(&key);
+            .remove(key);
         made
     }
 
@@ -180,20 +195,6 @@ impl Service {
         }
         self.cache.put_image(key, bytes.clone());
         Ok(bytes)
-    }
-
-    /// Makes sure the rendition under `key` of a stored avatar is in the store (rendering it
-    /// if need be), for a redirect to it; returns the key.
-    pub(super) async fn persist_rendition(
-        &self,
-        tenant: &Arc<Tenant>,
-        source: &Source,
-        key: &VariantKey,
-        client: Option<IpAddr>,
-    ) -> Result<String, ServiceError> {
-        self.rendition(tenant, source, key.side, key.format, client)
-            .await?;
-        Ok(key.to_string())
     }
 
     /// Whether renditions of `source` go to the store: those of stored avatars, in `redirect`

@@ -50,10 +50,11 @@ impl Source {
         self.shape() == (side, format)
     }
 
-    /// The stored variant's key, for a stored avatar.
-    pub fn stored_key(&self) -> Option<VariantKey> {
+    /// For a stored avatar, the key of its rendition at `side` in `format`, beside the stored
+    /// variant's.
+    pub fn stored_rendition_key(&self, side: u32, format: ImageFormat) -> Option<String> {
         match self {
-            Self::Stored { variant, .. } => VariantKey::parse(&variant.key),
+            Self::Stored { variant, .. } => VariantKey::rendered_from(&variant.key, side, format),
             _ => None,
         }
     }
@@ -61,8 +62,8 @@ impl Source {
     /// Where renditions of it are kept in memory: beside the stored variant's key, or under the
     /// picture's own validator.
     pub fn rendition_key(&self, tenant: &Tenant, side: u32, format: ImageFormat) -> String {
-        if let Some(key) = self.stored_key() {
-            return key.rendered(side, format).to_string();
+        if let Some(key) = self.stored_rendition_key(side, format) {
+            return key;
         }
         let ext = format.extension();
         match self {
@@ -210,14 +211,13 @@ impl Service {
         if source.is(side, format) {
             return Validators { etag, modified };
         }
-        let transform = &tenant.pipeline.transform;
-        let etag = Recipe::default()
+        let etag = tenant
+            .pipeline
+            .rendition_recipe
+            .clone()
             .with(etag)
             .with(side.to_le_bytes())
             .with(format.name())
-            .with(transform.plugin.digest())
-            .settings(transform.settings.iter())
-            .with([tenant.pipeline.output.quality])
             .etag();
         Validators { etag, modified }
     }

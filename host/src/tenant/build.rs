@@ -122,6 +122,7 @@ pub(super) fn build(
 
     let sizes = sizes(t);
     let pipeline = Pipeline {
+        rendition_recipe: Pipeline::rendition_recipe_of(&transform, t.output.quality),
         transform,
         filters,
         output: Output {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::avatar::ImageFormat;
+use crate::avatar::{ImageFormat, Recipe};
 use crate::plugin::{
     CallLimits, Crop, FilterPlugin, GenerateRequest, GeneratorPlugin, Image, PluginError, Settings,
     TransformPlugin, TransformSpec,
@@ -107,9 +107,22 @@ pub struct Pipeline {
     pub max_source_pixels: u64,
     /// The tenant, for logs.
     pub tenant: String,
+    /// What every rendition's pixels depend on besides its source, side and format (see
+    /// [`Pipeline::rendition_recipe_of`]), hashed once when the tenant is built rather than on
+    /// every read of a size nobody stored.
+    pub rendition_recipe: Recipe,
 }
 
 impl Pipeline {
+    /// The ingredients of a rendition's validator that the tenant fixes: the transform plugin
+    /// that renders it, its settings and the output quality.
+    pub fn rendition_recipe_of(transform: &Stage<TransformPlugin>, quality: u8) -> Recipe {
+        Recipe::default()
+            .with(transform.plugin.digest())
+            .settings(transform.settings.iter())
+            .with([quality])
+    }
+
     /// Makes the stored images of an upload (of its `crop`, when given), largest first, all
     /// in one format. Blocking: call it off the async workers.
     pub fn process(&self, upload: &[u8], crop: Option<Crop>) -> Result<Vec<Image>, PipelineError> {
