@@ -48,21 +48,14 @@ impl VariantKey {
         {
             return None;
         }
-        let (file, rendered) = match file.strip_prefix('r') {
-            Some(rest) => (rest, true),
-            None => (file, false),
-        };
-        let (side, extension) = file.split_once('.')?;
-        if side.is_empty() || !side.bytes().all(|b| b.is_ascii_digit()) || side.starts_with('0') {
-            return None;
-        }
+        let file = FileName::parse(file)?;
         Some(Self {
             prefix: prefix.to_owned(),
             hash,
             version,
-            side: side.parse().ok()?,
-            format: ImageFormat::from_extension(extension)?,
-            rendered,
+            side: file.side,
+            format: file.format,
+            rendered: file.rendered,
         })
     }
 }
@@ -90,6 +83,24 @@ struct FileName {
     format: ImageFormat,
 }
 
+impl FileName {
+    fn parse(file: &str) -> Option<Self> {
+        let (file, rendered) = match file.strip_prefix('r') {
+            Some(rest) => (rest, true),
+            None => (file, false),
+        };
+        let (side, extension) = file.split_once('.')?;
+        if side.is_empty() || !side.bytes().all(|b| b.is_ascii_digit()) || side.starts_with('0') {
+            return None;
+        }
+        Some(Self {
+            rendered,
+            side: side.parse().ok()?,
+            format: ImageFormat::from_extension(extension)?,
+        })
+    }
+}
+
 impl fmt::Display for FileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mark = if self.rendered { "r" } else { "" };
@@ -114,11 +125,7 @@ impl VariantKey {
     /// file name is not a stored variant's (callers never see a key this module did not build).
     pub fn rendered_from(stored: &str, side: u32, format: ImageFormat) -> Option<String> {
         let (version_dir, file) = stored.rsplit_once('/')?;
-        let (stored_side, extension) = file.split_once('.')?;
-        if stored_side.is_empty()
-            || !stored_side.bytes().all(|b| b.is_ascii_digit())
-            || ImageFormat::from_extension(extension).is_none()
-        {
+        if FileName::parse(file)?.rendered {
             return None;
         }
         let file = FileName {
@@ -230,6 +237,7 @@ mod tests {
             format!("t/ab/ab/{hash}/{version}/128.bmp"),
             format!("t/ab/ab/{hash}/{version}/r128.png"),
             format!("t/ab/ab/{hash}/{version}/.png"),
+            format!("t/ab/ab/{hash}/{version}/0128.png"),
             format!("t/ab/ab/{hash}/{version}/128"),
         ] {
             let rendered = VariantKey::rendered_from(&not_stored, 80, ImageFormat::Png);
