@@ -127,8 +127,7 @@ async fn read_avatar(
     AvatarRead { tenant, request }: AvatarRead,
 ) -> Result<Response, ApiError> {
     let reply = app.service.read(&tenant, &request).await?;
-    let cache_control = format!("public, max-age={}", tenant.cache_max_age);
-    Ok(respond(reply, &cache_control))
+    Ok(respond(reply, &tenant.cache_control))
 }
 
 /// Whether an avatar exists

@@ -2,11 +2,15 @@
 //! what the client holds (`If-None-Match`, `If-Modified-Since`), and the `200` with the
 //! bytes and validators, the `304` without them, or the redirect.
 
+use std::fmt::Write;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
-use crate::avatar::{Etags, Held};
+use super::error::ApiError;
+use crate::avatar::{Etags, Held, Validators};
 use crate::service::{Answer, Content, Reply};
 
 /// What the client holds, from its conditional headers.
@@ -40,7 +44,7 @@ pub fn held(headers: &HeaderMap) -> Held {
 /// variant that is not cached (a replacement points it elsewhere and removes its old target),
 /// or a redirect to a default elsewhere, cached like an image. A negotiated answer varies on
 /// `Accept`.
-pub fn respond(reply: Reply, cache_control: &str) -> Response {
+pub fn respond(reply: Reply, cache_control: &HeaderValue) -> Response {
     let mut response = answer(reply.answer, cache_control);
     if reply.negotiated {
         response
@@ -50,66 +54,81 @@ pub fn respond(reply: Reply, cache_control: &str) -> Response {
     response
 }
 
-fn answer(answer: Answer, cache_control: &str) -> Response {
+/// Room for every header an image response gets here and on its way out (`edge`'s CORS and
+/// request id), so the map is allocated once rather than grown while they are added.
+const IMAGE_HEADERS: usize = 12;
+
+fn answer(answer: Answer, cache_control: &HeaderValue) -> Response {
     let (validators, format, content) = match answer {
         Answer::Redirect { location } => {
-            return (
-                StatusCode::FOUND,
-                [
-                    (header::LOCATION, location),
-                    (header::CACHE_CONTROL, "no-cache".to_owned()),
-                ],
-            )
-                .into_response();
+            return redirect(location, HeaderValue::from_static("no-cache"));
         }
-        Answer::Elsewhere { location } => {
-            return (
-                StatusCode::FOUND,
-                [
-                    (header::LOCATION, location),
-                    (header::CACHE_CONTROL, cache_control.to_owned()),
-                ],
-            )
-                .into_response();
-        }
+        Answer::Elsewhere { location } => return redirect(location, cache_control.clone()),
         Answer::Image {
             validators,
             format,
             content,
         } => (validators, format, content),
     };
-    let mut response = match content {
-        None => StatusCode::NOT_MODIFIED.into_response(),
+    let mut headers = HeaderMap::with_capacity(IMAGE_HEADERS);
+    let status = match content {
+        None => StatusCode::NOT_MODIFIED,
         Some(content) => {
-            let len = content.len();
+            let media_type = format.media_type().unwrap_or("application/octet-stream");
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(content.len()));
+            validated(&mut headers, &validators, cache_control);
             let body = match content {
                 Content::Whole(bytes) => Body::from(bytes),
                 Content::Streaming { body, .. } => Body::from_stream(body),
             };
-            let mut r = Response::new(body);
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(format.media_type().unwrap_or("application/octet-stream")),
-            );
-            h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-            r
+            let mut response = Response::new(body);
+            *response.headers_mut() = headers;
+            return response;
         }
     };
-    let h = response.headers_mut();
-    for (name, value) in [
-        (header::ETAG, format!("\"{}\"", validators.etag)),
-        (
-            header::LAST_MODIFIED,
-            httpdate::fmt_http_date(validators.modified),
-        ),
-        (header::CACHE_CONTROL, cache_control.to_owned()),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            h.insert(name, value);
-        }
+    validated(&mut headers, &validators, cache_control);
+    (status, headers).into_response()
+}
+
+/// A `302` to `location`. A location that is no header value (a bug in whatever built it)
+/// is a `500`.
+fn redirect(location: String, cache_control: HeaderValue) -> Response {
+    let Ok(location) = HeaderValue::try_from(location) else {
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the redirect's location is not a valid header value",
+        )
+        .into_response();
+    };
+    let mut headers = HeaderMap::with_capacity(IMAGE_HEADERS);
+    headers.insert(header::LOCATION, location);
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    (StatusCode::FOUND, headers).into_response()
+}
+
+/// The validators and caching headers of an image answer (`200` or `304`), each value
+/// written once into a buffer of its size.
+fn validated(headers: &mut HeaderMap, validators: &Validators, cache_control: &HeaderValue) {
+    let mut etag = Vec::with_capacity(validators.etag.len() + 2);
+    etag.push(b'"');
+    etag.extend_from_slice(validators.etag.as_bytes());
+    etag.push(b'"');
+    if let Ok(etag) = HeaderValue::from_maybe_shared(Bytes::from(etag)) {
+        headers.insert(header::ETAG, etag);
     }
-    response
+    // An HTTP date is always 29 bytes: `Sun, 06 Nov 1994 08:49:37 GMT`.
+    let mut modified = String::with_capacity(29);
+    let _ = write!(
+        modified,
+        "{}",
+        httpdate::HttpDate::from(validators.modified)
+    );
+    if let Ok(modified) = HeaderValue::try_from(modified) {
+        headers.insert(header::LAST_MODIFIED, modified);
+    }
+    headers.insert(header::CACHE_CONTROL, cache_control.clone());
 }
 
 #[cfg(test)]

@@ -69,8 +69,7 @@ async fn get_gravatar(
     GravatarRead { tenant, request }: GravatarRead,
 ) -> Result<Response, ApiError> {
     let reply = app.service.read(&tenant, &request).await?;
-    let cache_control = format!("public, max-age={}", tenant.cache_max_age);
-    Ok(respond(reply, &cache_control))
+    Ok(respond(reply, &tenant.cache_control))
 }
 
 /// Gravatar's query parameters, for the OpenAPI document (`Query` below reads them).

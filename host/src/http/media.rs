@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::routing::get;
 
@@ -51,5 +51,5 @@ async fn get_media(
         answer,
         negotiated: false,
     };
-    Ok(respond(reply, IMMUTABLE))
+    Ok(respond(reply, &HeaderValue::from_static(IMMUTABLE)))
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 
 use super::pipeline::{Output, Pipeline, Stage};
@@ -147,7 +148,8 @@ pub(super) fn build(
         pipeline,
         sizes,
         default_avatar,
-        cache_max_age: t.cache_max_age,
+        cache_control: HeaderValue::try_from(format!("public, max-age={}", t.cache_max_age))
+            .expect("digits and ASCII make a header value"),
         cors: if t.cors_origins.iter().any(|o| o == "*") {
             Cors::Any
         } else {

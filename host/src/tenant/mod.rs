@@ -11,6 +11,7 @@ pub mod reload;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 
 pub use build::TenantError;
@@ -32,8 +33,9 @@ pub struct Tenant {
     pub pipeline: Pipeline,
     pub sizes: Sizes,
     pub default_avatar: DefaultPolicy,
-    /// `Cache-Control: max-age` of avatar responses, seconds.
-    pub cache_max_age: u64,
+    /// The `Cache-Control` of avatar responses (`public, max-age=` the tenant's
+    /// `cache_max_age`), built once rather than formatted for every read.
+    pub cache_control: HeaderValue,
     /// The configuration's limits with the tenant's overrides applied.
     pub limits: Limits,
     pub cors: Cors,
@@ -80,14 +82,15 @@ pub enum Cors {
 
 impl Cors {
     /// The `Access-Control-Allow-Origin` value for a request from `origin`, if allowed.
-    pub fn allow(&self, origin: Option<&str>) -> Option<String> {
+    pub fn allow(&self, origin: Option<&str>) -> Option<HeaderValue> {
         match self {
-            Self::Any => Some("*".into()),
+            Self::Any => Some(HeaderValue::from_static("*")),
             Self::Origins(list) => {
                 let origin = origin?;
                 list.iter()
                     .any(|o| o.eq_ignore_ascii_case(origin))
-                    .then(|| origin.to_owned())
+                    .then(|| HeaderValue::from_str(origin).ok())
+                    .flatten()
             }
         }
     }
