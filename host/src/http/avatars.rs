@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,8 +29,11 @@ pub fn routes() -> Router<AppState> {
             "/{hash}",
             get(get_avatar)
                 .head(head_avatar)
-                .post(put_avatar)
-                .put(put_avatar)
+                // Upload size is enforced while reading (see `upload::AuthorizedUpload`), so
+                // axum's default limit is off for uploads, and only there: as a router-wide
+                // layer it would also cost every read a service clone and an extension.
+                .post(put_avatar.layer(DefaultBodyLimit::disable()))
+                .put(put_avatar.layer(DefaultBodyLimit::disable()))
                 .delete(delete_avatar),
         )
         .route("/{hash}/{second}", get(get_avatar_second))

@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 
 pub use error::ApiError;
@@ -90,8 +89,6 @@ fn routes(state: AppState) -> Router<AppState> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(observe::observe))
-        // Upload size is enforced while reading (see `extract::AuthorizedUpload`).
-        .layer(DefaultBodyLimit::disable())
 }
 
 async fn not_found() -> ApiError {
