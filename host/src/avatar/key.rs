@@ -7,7 +7,7 @@
 //! the version makes every upload's files distinct, so a replacement never overwrites a file
 //! a client may still be fetching.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use super::format::ImageFormat;
 use super::hash::AvatarHash;
@@ -133,7 +133,10 @@ impl VariantKey {
             side,
             format,
         };
-        Some(format!("{version_dir}/{file}"))
+        // Sized once: `format!` would grow the string as it writes.
+        let mut key = String::with_capacity(stored.len() + 8);
+        let _ = write!(key, "{version_dir}/{file}");
+        Some(key)
     }
 
     /// The prefix of every file of this key's version (ends with `/`).
