@@ -14,15 +14,20 @@
 //! `HEAD`, preflights) are shared across origins.
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware::{self, Next};
+use axum::body::{Body, HttpBody};
+use axum::extract::Request;
+use axum::http::{self, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use tower::{Service, ServiceExt};
 
 use super::AppState;
 use super::error::{ApiError, REQUEST_ID};
@@ -32,12 +37,42 @@ use crate::tenant::Tenant;
 /// The request id header.
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// `router` behind the edge. Tenant selection and CORS run before routing (they rewrite the
-/// path the routes match), so they wrap an outer router whose only service is the inner one.
-pub(super) fn wrap(router: Router, state: AppState) -> Router {
-    Router::new()
-        .fallback_service(router)
-        .layer(middleware::from_fn_with_state(state, edge))
+/// The public API: the routes behind the edge. Tenant selection and CORS run before routing
+/// (they rewrite the path the routes match), so the edge is a service around the router
+/// rather than one of its layers, and it is written as one rather than with
+/// `axum::middleware::from_fn`, which would need an outer router to wrap and clone and box
+/// the inner service for every request.
+#[derive(Clone)]
+pub struct Edge {
+    app: AppState,
+    routes: Router,
+}
+
+pub(super) fn wrap(routes: Router, app: AppState) -> Edge {
+    Edge { app, routes }
+}
+
+impl<B> Service<http::Request<B>> for Edge
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let edge = edge(
+            self.app.clone(),
+            request.map(Body::new),
+            self.routes.clone(),
+        );
+        Box::pin(async move { Ok(edge.await) })
+    }
 }
 
 /// The request's id: the client's `x-request-id` when it sent a short printable one, else
@@ -50,7 +85,7 @@ fn request_id(request: &Request) -> HeaderValue {
     }
 }
 
-async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn edge(app: AppState, mut request: Request, routes: Router) -> Response {
     let started = Instant::now();
     let id_header = request_id(&request);
     let id = id_header.to_str().unwrap_or_default().to_owned();
@@ -102,7 +137,7 @@ async fn edge(State(app): State<AppState>, mut request: Request, next: Next) -> 
         };
         request.extensions_mut().insert(tenant.clone());
         let run = async {
-            let response = next.run(request).await;
+            let Ok(response) = routes.oneshot(request).await;
             (response, ROUTE.with(Cell::get))
         };
         let run = tracing::Instrument::instrument(REQUEST_ID.scope(id, run), span.clone());

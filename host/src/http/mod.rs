@@ -28,6 +28,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 
+pub use edge::Edge;
 pub use error::ApiError;
 
 use crate::service::Service;
@@ -64,7 +65,7 @@ impl std::ops::Deref for AppState {
 }
 
 /// The whole API, for the public listener.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: AppState) -> Edge {
     edge::wrap(routes(state.clone()).with_state(state.clone()), state)
 }
 
@@ -72,7 +73,7 @@ pub fn app(state: AppState) -> Router {
 pub fn admin_app(state: AppState) -> Router {
     admin::routes()
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(observe::ObserveLayer)
         .with_state(state)
 }
 
@@ -88,7 +89,7 @@ fn routes(state: AppState) -> Router<AppState> {
         .merge(avatars::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(observe::ObserveLayer)
 }
 
 async fn not_found() -> ApiError {

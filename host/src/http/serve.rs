@@ -1,20 +1,22 @@
-//! Serving a router on a TCP listener, HTTP/1.1, under the `connections` limits: at most
-//! `max` connections at once (more wait in the listen queue), a deadline for each request's
-//! head that also closes keep-alive connections left idle, and a bound on the head's size
-//! (`431` beyond it). Stops accepting when `stopped` resolves, then lets the open
-//! connections finish what they started; the caller bounds that with the shutdown grace
-//! (dropping this future closes them all). Every request carries its connection's peer
+//! Serving the API (a tower service: the public edge or the admin router) on a TCP
+//! listener, HTTP/1.1, under the `connections` limits: at most `max` connections at once
+//! (more wait in the listen queue), a deadline for each request's head that also closes
+//! keep-alive connections left idle, and a bound on the head's size (`431` beyond it). Stops
+//! accepting when `stopped` resolves, then lets the open connections finish what they
+//! started; the caller bounds that with the shutdown grace (dropping this future closes them
+//! all). Every request carries its connection's peer
 //! address (axum's `ConnectInfo`), for the rate limits.
 //!
 //! `axum::serve` offers none of these limits, which is why the accept loop is written here.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -22,17 +24,20 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 use crate::config::ConnectionsConfig;
 
 /// Serves `app` on `listener` until `stopped` resolves and the open connections are done.
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    app: Router,
+    app: S,
     limits: &ConnectionsConfig,
     stopped: impl Future<Output = ()>,
-) {
+) where
+    S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(limits.max));
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
