@@ -164,7 +164,7 @@ impl Service {
         };
         let format = self.choose_format(tenant, source, side, request).await?;
         if self.links.delivery == Delivery::Redirect
-            && let Source::Stored { variant, .. } = source
+            && let Some(variant) = source.stored_variant()
         {
             // The stored variant itself needs no key parsed or built: this is every
             // redirect to a named size.

@@ -81,9 +81,9 @@ impl Service {
         let mut complete = true;
         for format in candidates {
             let len = if source.is(side, format) {
-                match source {
-                    Source::Stored { variant, .. } => variant.bytes as usize,
-                    _ => self
+                match source.stored_variant() {
+                    Some(variant) => variant.bytes as usize,
+                    None => self
                         .source_bytes(tenant, source, request.client)
                         .await?
                         .len(),

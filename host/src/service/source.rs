@@ -21,7 +21,9 @@ pub(super) enum Source {
     /// largest.
     Stored {
         record: Arc<AvatarRecord>,
-        variant: Variant,
+        /// The variant's place in `record.variants` (an index rather than a copy of its key
+        /// and etag, which would cost every read two allocations).
+        index: usize,
     },
     /// The tenant's default image, made from a file.
     Default(DefaultImage),
@@ -34,10 +36,18 @@ pub(super) enum Source {
 }
 
 impl Source {
+    /// The stored variant, for a stored avatar.
+    pub fn stored_variant(&self) -> Option<&Variant> {
+        match self {
+            Self::Stored { record, index } => record.variants.get(*index),
+            _ => None,
+        }
+    }
+
     /// Its side and format.
     pub fn shape(&self) -> (u32, ImageFormat) {
         match self {
-            Self::Stored { record, variant } => (variant.side, record.format),
+            Self::Stored { record, index } => (record.variants[*index].side, record.format),
             Self::Default(image) => (image.side, image.format),
             Self::Generated(g) => (g.request.side, g.format),
             Self::Blank { side } => (*side, ImageFormat::Png),
@@ -53,10 +63,8 @@ impl Source {
     /// For a stored avatar, the key of its rendition at `side` in `format`, beside the stored
     /// variant's.
     pub fn stored_rendition_key(&self, side: u32, format: ImageFormat) -> Option<String> {
-        match self {
-            Self::Stored { variant, .. } => VariantKey::rendered_from(&variant.key, side, format),
-            _ => None,
-        }
+        let variant = self.stored_variant()?;
+        VariantKey::rendered_from(&variant.key, side, format)
     }
 
     /// Where renditions of it are kept in memory: beside the stored variant's key, or under the
@@ -194,9 +202,10 @@ impl Service {
         format: ImageFormat,
     ) -> Validators {
         let (etag, modified) = match source {
-            Source::Stored { record, variant } => {
-                (variant.etag.clone(), clock::from_millis(record.updated_at))
-            }
+            Source::Stored { record, index } => (
+                record.variants[*index].etag.clone(),
+                clock::from_millis(record.updated_at),
+            ),
             Source::Default(image) => (image.etag.clone(), self.started_at),
             Source::Generated(g) => (g.etag.clone(), self.started_at),
             Source::Blank { side } => (
@@ -229,15 +238,15 @@ impl Service {
         source: &Source,
         client: Option<IpAddr>,
     ) -> Result<Content, ServiceError> {
-        match source {
-            Source::Stored { variant, .. } => {
+        match source.stored_variant() {
+            Some(variant) => {
                 self.open_object(&variant.key)
                     .await?
                     .ok_or_else(|| ServiceError::MissingFile {
                         key: variant.key.clone(),
                     })
             }
-            _ => Ok(Content::Whole(
+            None => Ok(Content::Whole(
                 self.source_bytes(tenant, source, client).await?,
             )),
         }
@@ -252,14 +261,15 @@ impl Service {
         client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         match source {
-            Source::Stored { variant, .. } => Ok(self
-                .open_object(&variant.key)
-                .await?
-                .ok_or_else(|| ServiceError::MissingFile {
-                    key: variant.key.clone(),
-                })?
-                .collect()
-                .await?),
+            Source::Stored { record, index } => {
+                let key = &record.variants[*index].key;
+                Ok(self
+                    .open_object(key)
+                    .await?
+                    .ok_or_else(|| ServiceError::MissingFile { key: key.clone() })?
+                    .collect()
+                    .await?)
+            }
             Source::Default(image) => Ok(image.bytes.clone()),
             Source::Generated(g) => self.draw(tenant, g, client).await,
             Source::Blank { side } => self.blank(tenant, *side, client).await,
@@ -271,8 +281,8 @@ impl Service {
 /// The stored variant of `record` that answers for `side`.
 fn stored(record: Arc<AvatarRecord>, side: u32) -> Option<Source> {
     let chosen = choose_side(record.variants.iter().map(|v| v.side), side)?;
-    let variant = record.variants.iter().find(|v| v.side == chosen)?.clone();
-    Some(Source::Stored { record, variant })
+    let index = record.variants.iter().position(|v| v.side == chosen)?;
+    Some(Source::Stored { record, index })
 }
 
 /// Whether a `d=<URL>` default may be redirected to: an `http` or `https` URL whose host is

@@ -235,7 +235,14 @@ impl Tenants {
                 }
             })
         })
-        .and_then(|h| self.by_host.get(&h.to_ascii_lowercase()))
+        .and_then(|h| {
+            // Hosts are stored lowercased; most requests name them so, and need no copy.
+            if h.bytes().any(|b| b.is_ascii_uppercase()) {
+                self.by_host.get(&h.to_ascii_lowercase())
+            } else {
+                self.by_host.get(h)
+            }
+        })
         .unwrap_or(&self.default)
     }
 
