@@ -13,9 +13,6 @@ MODE="${1:-proxy}"
 REQ_PATH="${2:-/{hash\}/medium}"
 SECONDS_PER_RUN="${3:-2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-for tool in wrk perf; do
-  command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk linux-perf >/dev/null; }
-done
 case "$MODE" in
   proxy | redirect) ;;
   *) echo "unknown mode $MODE (proxy or redirect)" >&2; exit 2 ;;
@@ -23,6 +20,7 @@ esac
 LIBC=$(ldconfig -p | awk '$1 == "libc.so.6" && /x86-64|x86_64/ {print $NF; exit}')
 [ -n "$LIBC" ] || { echo "no 64-bit libc.so.6 in ldconfig's cache" >&2; exit 1; }
 . scripts/bench-server.sh
+bench_tools wrk perf=linux-perf
 bench_prepare
 FUNCS=(malloc realloc calloc free)
 cleanup() {

@@ -1,7 +1,20 @@
-# Shared by scripts/load.sh and scripts/profile.sh, which source it (it is not run alone):
-# the release `avatar` and the 1000x1000 test JPEG built, a scratch directory holding the
-# repository's config.json pointed into it, and the server started and stopped on loopback.
+# Shared by scripts/bench.sh, load.sh, profile.sh and allocs.sh, which source it (it is not
+# run alone): the load tools installed, the release `avatar` and the 1000x1000 test JPEG
+# built, a scratch directory holding the repository's config.json pointed into it, and the
+# server started and stopped on loopback.
 # AVATAR_BIN=/path/to/avatar runs another build (say, a previous release) instead.
+
+# `bench_tools wrk perf=linux-perf`: installs each missing command from Debian (`name=package`
+# where the package is named otherwise).
+bench_tools() {
+  local missing=() tool
+  for tool in "$@"; do
+    command -v "${tool%%=*}" >/dev/null || missing+=("${tool#*=}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return
+  echo "installing ${missing[*]} (Debian packages)"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
 
 # Builds, and sets BIN, WORK (removed by `bench_cleanup`), HASH and TOKEN; writes
 # $WORK/upload.lua.

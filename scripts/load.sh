@@ -14,10 +14,8 @@ SECONDS_PER_RUN="${1:-10}"
 BACKEND="${2:-embedded}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
 . scripts/bench-server.sh
+bench_tools wrk
 bench_prepare
 STARTED_SERVICES=""
 cleanup() {

@@ -13,10 +13,8 @@ MODE="${1:-proxy}"
 REQ_PATH="${2:-/{hash\}/medium}"
 SECONDS_PER_RUN="${3:-10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-for tool in wrk perf; do
-  command -v $tool >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk linux-perf >/dev/null; }
-done
 . scripts/bench-server.sh
+bench_tools wrk perf=linux-perf
 bench_prepare
 trap bench_cleanup EXIT
 ENV=(AVATAR__DELIVERY=proxy)
