@@ -111,10 +111,7 @@ fn redirect(location: String, cache_control: HeaderValue) -> Response {
 /// The validators and caching headers of an image answer (`200` or `304`), each value
 /// written once into a buffer of its size.
 fn validated(headers: &mut HeaderMap, validators: &Validators, cache_control: &HeaderValue) {
-    let mut etag = Vec::with_capacity(validators.etag.len() + 2);
-    etag.push(b'"');
-    etag.extend_from_slice(validators.etag.as_bytes());
-    etag.push(b'"');
+    let etag = ["\"", validators.etag.as_str(), "\""].concat();
     if let Ok(etag) = HeaderValue::from_maybe_shared(Bytes::from(etag)) {
         headers.insert(header::ETAG, etag);
     }

@@ -4,8 +4,8 @@
 //! keep-alive connections left idle, and a bound on the head's size (`431` beyond it). Stops
 //! accepting when `stopped` resolves, then lets the open connections finish what they
 //! started; the caller bounds that with the shutdown grace (dropping this future closes them
-//! all). Every request carries its connection's peer
-//! address (axum's `ConnectInfo`), for the rate limits.
+//! all). Every request carries its connection's peer address (axum's `ConnectInfo`), for
+//! the rate limits.
 //!
 //! `axum::serve` offers none of these limits, which is why the accept loop is written here.
 

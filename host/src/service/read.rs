@@ -131,8 +131,9 @@ impl Service {
                         return Err(ServiceError::MissingFile { key });
                     }
                     attempts += 1;
-                    if let Source::Stored { record, .. } = &source {
-                        self.cache.invalidate(&record.tenant, &record.hash);
+                    if let Source::Stored(stored) = &source {
+                        self.cache
+                            .invalidate(&stored.record.tenant, &stored.record.hash);
                     }
                 }
                 answer => {

@@ -201,6 +201,6 @@ impl Service {
     /// delivery.
     fn persists(&self, source: &Source) -> bool {
         self.links.delivery == crate::config::Delivery::Redirect
-            && matches!(source, Source::Stored { .. })
+            && matches!(source, Source::Stored(_))
     }
 }

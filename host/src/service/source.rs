@@ -17,14 +17,8 @@ use crate::tenant::{DefaultImage, DefaultPolicy, Tenant};
 
 /// The picture a read is answered from.
 pub(super) enum Source {
-    /// A stored variant of `record`: the smallest at least as large as asked, else the
-    /// largest.
-    Stored {
-        record: Arc<AvatarRecord>,
-        /// The variant's place in `record.variants` (an index rather than a copy of its key
-        /// and etag, which would cost every read two allocations).
-        index: usize,
-    },
+    /// A stored variant: the smallest at least as large as asked, else the largest.
+    Stored(StoredVariant),
     /// The tenant's default image, made from a file.
     Default(DefaultImage),
     /// A picture a generator draws for the hash, at the side asked.
@@ -35,11 +29,24 @@ pub(super) enum Source {
     Elsewhere(String),
 }
 
+/// One of `record`'s variants, named by its place in `record.variants` rather than by a copy
+/// of its key and etag, which would cost every read two allocations.
+pub(super) struct StoredVariant {
+    pub record: Arc<AvatarRecord>,
+    index: usize,
+}
+
+impl StoredVariant {
+    pub fn variant(&self) -> &Variant {
+        &self.record.variants[self.index]
+    }
+}
+
 impl Source {
     /// The stored variant, for a stored avatar.
     pub fn stored_variant(&self) -> Option<&Variant> {
         match self {
-            Self::Stored { record, index } => record.variants.get(*index),
+            Self::Stored(stored) => Some(stored.variant()),
             _ => None,
         }
     }
@@ -47,7 +54,7 @@ impl Source {
     /// Its side and format.
     pub fn shape(&self) -> (u32, ImageFormat) {
         match self {
-            Self::Stored { record, index } => (record.variants[*index].side, record.format),
+            Self::Stored(stored) => (stored.variant().side, stored.record.format),
             Self::Default(image) => (image.side, image.format),
             Self::Generated(g) => (g.request.side, g.format),
             Self::Blank { side } => (*side, ImageFormat::Png),
@@ -202,9 +209,9 @@ impl Service {
         format: ImageFormat,
     ) -> Validators {
         let (etag, modified) = match source {
-            Source::Stored { record, index } => (
-                record.variants[*index].etag.clone(),
-                clock::from_millis(record.updated_at),
+            Source::Stored(stored) => (
+                stored.variant().etag.clone(),
+                clock::from_millis(stored.record.updated_at),
             ),
             Source::Default(image) => (image.etag.clone(), self.started_at),
             Source::Generated(g) => (g.etag.clone(), self.started_at),
@@ -261,8 +268,8 @@ impl Service {
         client: Option<IpAddr>,
     ) -> Result<Bytes, ServiceError> {
         match source {
-            Source::Stored { record, index } => {
-                let key = &record.variants[*index].key;
+            Source::Stored(stored) => {
+                let key = &stored.variant().key;
                 Ok(self
                     .open_object(key)
                     .await?
@@ -282,7 +289,7 @@ impl Service {
 fn stored(record: Arc<AvatarRecord>, side: u32) -> Option<Source> {
     let chosen = choose_side(record.variants.iter().map(|v| v.side), side)?;
     let index = record.variants.iter().position(|v| v.side == chosen)?;
-    Some(Source::Stored { record, index })
+    Some(Source::Stored(StoredVariant { record, index }))
 }
 
 /// Whether a `d=<URL>` default may be redirected to: an `http` or `https` URL whose host is
